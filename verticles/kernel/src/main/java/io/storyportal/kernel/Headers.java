@@ -1,0 +1,24 @@
+package io.storyportal.kernel;
+
+/**
+ * Names of the headers the kernel reads and writes: on HTTP and on event-bus messages. Identity
+ * headers are set only by trusted entry points (gateway, UI, a layer port after its token check).
+ */
+public final class Headers {
+
+  private Headers() {
+  }
+
+  public static final String REQUEST_ID = "x-request-id";
+  public static final String PRINCIPAL = "x-principal";
+  public static final String ROLES = "x-roles";
+
+  /** Streaming call: the address the caller listens on for frames. */
+  public static final String STREAM_TO = "x-stream-to";
+  /** Streaming call: how many unacknowledged frames the caller accepts (its initial credit). */
+  public static final String STREAM_WINDOW = "x-stream-window";
+  /** Frame kind: data, end, error, ping. */
+  public static final String FRAME = "x-frame";
+  /** Frame sequence number, from 0, per stream. */
+  public static final String SEQ = "x-seq";
+}

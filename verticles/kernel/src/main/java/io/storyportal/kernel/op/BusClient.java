@@ -1,0 +1,89 @@
+package io.storyportal.kernel.op;
+
+import io.storyportal.kernel.Caller;
+import io.storyportal.kernel.Headers;
+import io.storyportal.kernel.PlatformException;
+import io.storyportal.kernel.RequestContext;
+import io.storyportal.kernel.stream.StreamReader;
+import io.storyportal.kernel.stream.StreamSettings;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * Calls operations over the event bus, on whatever node serves them, carrying the request id and
+ * the caller's identity in headers. Failures come back as {@link PlatformException}s: the callee's
+ * own code and status, 503 when no node serves the address, 504 when none answers in time.
+ */
+public final class BusClient {
+
+  private final Vertx vertx;
+  private final long timeoutMs;
+  private final StreamSettings streams;
+
+  public BusClient(Vertx vertx, long timeoutMs, StreamSettings streams) {
+    this.vertx = vertx;
+    this.timeoutMs = timeoutMs;
+    this.streams = streams;
+  }
+
+  /** Request-reply call; the result is the callee's JSON object or array, or null. */
+  public Future<Object> request(String address, JsonObject input, Caller caller) {
+    return vertx.eventBus().request(address, input, options(caller))
+      .recover(err -> Future.failedFuture(decode(err, address, timeoutMs)))
+      .map(reply -> reply.body());
+  }
+
+  /** Streaming call: the reader delivers the producer's frames with flow control. */
+  public Future<StreamReader> stream(String address, JsonObject input, Caller caller) {
+    return StreamReader.open(vertx, streams, streamOpts -> {
+        DeliveryOptions opts = options(caller);
+        streamOpts.getHeaders().forEach(h -> opts.addHeader(h.getKey(), h.getValue()));
+        return vertx.eventBus().request(address, input, opts);
+      })
+      .recover(err -> Future.failedFuture(decode(err, address, timeoutMs)));
+  }
+
+  private DeliveryOptions options(Caller caller) {
+    DeliveryOptions opts = new DeliveryOptions().setSendTimeout(timeoutMs);
+    String rid = RequestContext.current();
+    opts.addHeader(Headers.REQUEST_ID, rid != null ? rid : RequestContext.acceptOrCreate(null));
+    caller.writeTo(opts.getHeaders());
+    return opts;
+  }
+
+  /** Maps a bus failure to the platform's error model. */
+  public static PlatformException decode(Throwable err, String address, long timeoutMs) {
+    if (err instanceof PlatformException pe) {
+      return pe;
+    }
+    if (!(err instanceof ReplyException re)) {
+      return PlatformException.internal("call to " + address + " failed: " + err.getMessage(), err);
+    }
+    return switch (re.failureType()) {
+      case NO_HANDLERS -> new PlatformException(503, "SERVICE_UNAVAILABLE",
+        "no node serves '" + address + "' (its layer is not running or its node left the cluster)");
+      case TIMEOUT -> new PlatformException(504, "TIMEOUT",
+        "no reply from '" + address + "' within " + timeoutMs + " ms");
+      case RECIPIENT_FAILURE, ERROR -> fromReply(re, address);
+    };
+  }
+
+  private static PlatformException fromReply(ReplyException re, String address) {
+    String message = re.getMessage();
+    if (message != null && message.startsWith("{")) {
+      try {
+        JsonObject json = new JsonObject(message);
+        return new PlatformException(re.failureCode(), json.getString("code", "ERROR"),
+          json.getString("message", ""), json.getValue("details"));
+      } catch (DecodeException ignored) {
+        // fall through: a consumer outside the kernel answered with plain text
+      }
+    }
+    int status = re.failureCode() >= 400 && re.failureCode() < 600 ? re.failureCode() : 502;
+    return new PlatformException(status, "DOWNSTREAM_ERROR", address + " failed: " + message);
+  }
+}

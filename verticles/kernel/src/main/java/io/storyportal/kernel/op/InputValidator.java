@@ -1,0 +1,65 @@
+package io.storyportal.kernel.op;
+
+import io.storyportal.kernel.PlatformException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.json.schema.Draft;
+import io.vertx.json.schema.JsonSchema;
+import io.vertx.json.schema.JsonSchemaOptions;
+import io.vertx.json.schema.OutputFormat;
+import io.vertx.json.schema.OutputUnit;
+import io.vertx.json.schema.Validator;
+
+import java.util.List;
+
+/**
+ * Validates an operation's input against its JSON schema (draft 2020-12) with vertx-json-schema.
+ * A failure is a 400 {@code VALIDATION_FAILED} whose details list each violation with the JSON
+ * pointer of the offending value.
+ */
+public final class InputValidator {
+
+  private final Validator validator;
+
+  private InputValidator(Validator validator) {
+    this.validator = validator;
+  }
+
+  public static InputValidator of(String name, JsonObject schema) {
+    if (schema == null) {
+      return new InputValidator(null);
+    }
+    JsonSchemaOptions options = new JsonSchemaOptions()
+      .setDraft(Draft.DRAFT202012)
+      .setBaseUri("https://storyportal.io/schemas/" + name)
+      .setOutputFormat(OutputFormat.Basic);
+    return new InputValidator(Validator.create(JsonSchema.of(schema), options));
+  }
+
+  /** Throws a 400 {@link PlatformException} unless {@code input} conforms. */
+  public void validate(Object input) {
+    if (validator == null) {
+      return;
+    }
+    OutputUnit result = validator.validate(input);
+    if (Boolean.TRUE.equals(result.getValid())) {
+      return;
+    }
+    JsonArray violations = new JsonArray();
+    List<OutputUnit> errors = result.getErrors() == null || result.getErrors().isEmpty() ? List.of(result) : result.getErrors();
+    for (OutputUnit e : errors) {
+      violations.add(new JsonObject()
+        .put("field", pointer(e.getInstanceLocation()))
+        .put("problem", e.getError()));
+    }
+    String first = violations.getJsonObject(0).getString("field") + ": " + violations.getJsonObject(0).getString("problem");
+    throw PlatformException.badRequest("VALIDATION_FAILED", "input does not match the schema (" + first + ")", violations);
+  }
+
+  private static String pointer(String instanceLocation) {
+    if (instanceLocation == null || instanceLocation.isEmpty() || instanceLocation.equals("#")) {
+      return "/";
+    }
+    return instanceLocation.startsWith("#") ? instanceLocation.substring(1) : instanceLocation;
+  }
+}

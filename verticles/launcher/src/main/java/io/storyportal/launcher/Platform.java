@@ -1,0 +1,215 @@
+package io.storyportal.launcher;
+
+import io.storyportal.kernel.LayerId;
+import io.storyportal.kernel.LayerVerticle;
+import io.storyportal.kernel.log.JsonLogLayout;
+import io.storyportal.kernel.metrics.PlatformMetrics;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+
+/**
+ * One running node: the embedded servers it needs, a Vert.x instance (clustered or not) and the
+ * layer verticles it was asked to run. The launcher and the tests start nodes through this class.
+ */
+public final class Platform {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Platform.class);
+
+  private final Vertx vertx;
+  private final String nodeId;
+  private final JsonObject config;
+  private final Map<LayerId, LayerVerticle> layers;
+  private final EmbeddedServers.Postgres postgres;
+  private final EmbeddedServers.Redis redis;
+
+  private Platform(Vertx vertx, String nodeId, JsonObject config, Map<LayerId, LayerVerticle> layers,
+                   EmbeddedServers.Postgres postgres, EmbeddedServers.Redis redis) {
+    this.vertx = vertx;
+    this.nodeId = nodeId;
+    this.config = config;
+    this.layers = layers;
+    this.postgres = postgres;
+    this.redis = redis;
+  }
+
+  /** Layer verticles found on the classpath (each layer module registers its class as a service). */
+  public static Map<LayerId, Supplier<LayerVerticle>> available() {
+    Map<LayerId, Supplier<LayerVerticle>> found = new EnumMap<>(LayerId.class);
+    ServiceLoader.load(LayerVerticle.class).stream().forEach(p -> found.put(p.get().layer(), p::get));
+    return found;
+  }
+
+  /** Starts a node from a validated configuration (see {@code PlatformConfig}). */
+  public static Platform start(JsonObject config) throws Exception {
+    long t0 = System.nanoTime();
+    List<LayerId> wanted = config.getJsonArray("layers").stream()
+      .map(o -> LayerId.parse(o.toString()).orElseThrow()).toList();
+    Map<LayerId, Supplier<LayerVerticle>> factories = available();
+    for (LayerId id : wanted) {
+      if (!factories.containsKey(id)) {
+        throw new IllegalStateException("layer " + id.key() + " is not on the classpath");
+      }
+    }
+    Path dataDir = Path.of(config.getString("dataDir", "data"));
+    JsonObject db = config.getJsonObject("database");
+    JsonObject rd = config.getJsonObject("redis");
+    boolean needPg = db.getString("url") == null && wanted.stream().anyMatch(LayerId::usesPostgres);
+    boolean needRedis = rd.getString("url") == null && wanted.stream().anyMatch(LayerId::usesRedis);
+
+    // the embedded servers start on their own threads while Vert.x starts (and joins the cluster)
+    CompletableFuture<EmbeddedServers.Postgres> pg = needPg
+      ? CompletableFuture.supplyAsync(() -> new EmbeddedServers.Postgres(dataDir.resolve("postgres"),
+          db.getJsonObject("embedded").getInteger("port")).start())
+      : CompletableFuture.completedFuture(null);
+    CompletableFuture<EmbeddedServers.Redis> rs = needRedis
+      ? CompletableFuture.supplyAsync(() -> new EmbeddedServers.Redis(dataDir.resolve("redis"),
+          rd.getJsonObject("embedded").getInteger("port")).start())
+      : CompletableFuture.completedFuture(null);
+
+    boolean clustered = config.getJsonObject("cluster").getBoolean("enabled", false);
+    VertxOptions options = PlatformMetrics.enable(new VertxOptions());
+    Vertx vertx;
+    String nodeId;
+    try {
+      if (clustered) {
+        JsonObject cluster = config.getJsonObject("cluster");
+        options.getEventBusOptions().setHost(cluster.getString("host")).setPort(0);
+        HazelcastClusterManager manager = new HazelcastClusterManager(ClusterSetup.hazelcast(cluster));
+        vertx = Vertx.builder().with(options).withMetrics(PlatformMetrics.factory()).withClusterManager(manager)
+          .buildClustered().toCompletionStage().toCompletableFuture().get();
+        nodeId = manager.getNodeId();
+      } else {
+        vertx = Vertx.builder().with(options).withMetrics(PlatformMetrics.factory()).build();
+        nodeId = "local-" + UUID.randomUUID().toString().substring(0, 8);
+      }
+    } catch (Exception e) {
+      closeQuietly(pg, rs);
+      throw e;
+    }
+    JsonLogLayout.nodeId(nodeId);
+
+    EmbeddedServers.Postgres pgServer;
+    EmbeddedServers.Redis redisServer;
+    try {
+      pgServer = pg.join();
+      redisServer = rs.join();
+    } catch (RuntimeException e) {
+      vertx.close();
+      closeQuietly(pg, rs);
+      throw e;
+    }
+    JsonObject layerConfig = config.copy().put("nodeId", nodeId).put("clustered", clustered);
+    if (pgServer != null) {
+      layerConfig.getJsonObject("database").put("url", pgServer.url());
+    }
+    if (redisServer != null) {
+      layerConfig.getJsonObject("redis").put("url", redisServer.url());
+    }
+
+    Map<LayerId, LayerVerticle> deployed = new EnumMap<>(LayerId.class);
+    List<Future<String>> deployments = new ArrayList<>();
+    for (LayerId id : wanted) {
+      LayerVerticle v = factories.get(id).get();
+      deployed.put(id, v);
+      deployments.add(vertx.deployVerticle(v, new DeploymentOptions().setConfig(layerConfig)));
+    }
+    Platform platform = new Platform(vertx, nodeId, layerConfig, deployed, pgServer, redisServer);
+    try {
+      Future.all(deployments).toCompletionStage().toCompletableFuture().get();
+    } catch (Exception e) {
+      platform.stop();
+      throw new IllegalStateException("a layer failed to start: " + rootMessage(e), e);
+    }
+    LOG.info("node {} started {} layers in {} ms", nodeId, deployed.size(), (System.nanoTime() - t0) / 1_000_000);
+    return platform;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public String nodeId() {
+    return nodeId;
+  }
+
+  public JsonObject config() {
+    return config;
+  }
+
+  public Map<LayerId, LayerVerticle> layers() {
+    return layers;
+  }
+
+  public EmbeddedServers.Postgres embeddedPostgres() {
+    return postgres;
+  }
+
+  public EmbeddedServers.Redis embeddedRedis() {
+    return redis;
+  }
+
+  /** The lines printed at start: node, layers and ports, database and Redis in use. */
+  public List<String> summary() {
+    List<String> lines = new ArrayList<>();
+    boolean clustered = config.getBoolean("clustered", false);
+    lines.add("node " + nodeId + (clustered ? " (clustered)" : " (single JVM)"));
+    String host = config.getJsonObject("http").getString("host");
+    layers.forEach((id, v) -> lines.add(String.format("  %-16s http://%s:%d", id.serviceName(), host, v.actualPort())));
+    lines.add(String.format("  %-16s port %d unbound (reserved, docs/ARCHITECTURE.md)", "l08", LayerId.RESERVED_L08_PORT));
+    lines.add("database: " + describe(config.getJsonObject("database").getString("url"), postgres != null, "PostgreSQL"));
+    lines.add("redis:    " + describe(config.getJsonObject("redis").getString("url"), redis != null, "Redis"));
+    return lines;
+  }
+
+  private String describe(String url, boolean embedded, String what) {
+    if (url == null) {
+      return "not used by this node's layers";
+    }
+    String safe = url.replaceAll("//([^:@/]+):[^@/]*@", "//$1:***@");
+    return (embedded ? "embedded " + what + " " : "") + safe;
+  }
+
+  /** Stops layers (draining), leaves the cluster, then stops embedded servers. */
+  public void stop() {
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get();
+    } catch (Exception e) {
+      LOG.warn("vert.x did not close cleanly: {}", rootMessage(e));
+    }
+    if (postgres != null) {
+      postgres.close();
+    }
+    if (redis != null) {
+      redis.close();
+    }
+  }
+
+  private static void closeQuietly(CompletableFuture<EmbeddedServers.Postgres> pg, CompletableFuture<EmbeddedServers.Redis> rs) {
+    pg.thenAccept(p -> { if (p != null) p.close(); });
+    rs.thenAccept(r -> { if (r != null) r.close(); });
+  }
+
+  static String rootMessage(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+  }
+}
