@@ -154,7 +154,10 @@ public final class PlatformConfig {
     }
     if (current instanceof Number) {
       try {
-        return t.contains(".") ? Double.parseDouble(t) : Long.parseLong(t);
+        if (t.contains(".")) {
+          return Double.parseDouble(t);
+        }
+        return Long.parseLong(t);
       } catch (NumberFormatException e) {
         return text;
       }

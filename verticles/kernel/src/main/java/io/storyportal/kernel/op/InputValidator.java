@@ -10,6 +10,8 @@ import io.vertx.json.schema.OutputFormat;
 import io.vertx.json.schema.OutputUnit;
 import io.vertx.json.schema.Validator;
 
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -46,7 +48,11 @@ public final class InputValidator {
       return;
     }
     JsonArray violations = new JsonArray();
-    List<OutputUnit> errors = result.getErrors() == null || result.getErrors().isEmpty() ? List.of(result) : result.getErrors();
+    List<OutputUnit> errors = new ArrayList<>(result.getErrors() == null || result.getErrors().isEmpty() ? List.of(result) : result.getErrors());
+    // the deepest location is the most specific complaint ("/streams/window", not "/streams")
+    // and, at one location, the deepest keyword ("type", not the "properties" that contains it)
+    errors.sort(Comparator.comparingInt((OutputUnit e) -> depth(e.getInstanceLocation()))
+      .thenComparingInt(e -> depth(e.getKeywordLocation())).reversed());
     for (OutputUnit e : errors) {
       violations.add(new JsonObject()
         .put("field", pointer(e.getInstanceLocation()))
@@ -54,6 +60,10 @@ public final class InputValidator {
     }
     String first = violations.getJsonObject(0).getString("field") + ": " + violations.getJsonObject(0).getString("problem");
     throw PlatformException.badRequest("VALIDATION_FAILED", "input does not match the schema (" + first + ")", violations);
+  }
+
+  private static int depth(String location) {
+    return location == null ? 0 : (int) location.chars().filter(c -> c == '/').count();
   }
 
   private static String pointer(String instanceLocation) {

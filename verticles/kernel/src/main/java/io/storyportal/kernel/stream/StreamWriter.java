@@ -205,9 +205,10 @@ public final class StreamWriter {
   }
 
   private void send(String kind, JsonObject body) {
-    DeliveryOptions opts = new DeliveryOptions()
-      .addHeader(Headers.FRAME, kind)
-      .addHeader(Headers.SEQ, Long.toString(seq++));
+    DeliveryOptions opts = new DeliveryOptions().addHeader(Headers.FRAME, kind);
+    if (!Frames.PING.equals(kind)) {
+      opts.addHeader(Headers.SEQ, Long.toString(seq++));
+    }
     if (requestId != null) {
       opts.addHeader(Headers.REQUEST_ID, requestId);
     }
@@ -224,7 +225,7 @@ public final class StreamWriter {
   }
 
   private void heartbeat() {
-    if (!closed && System.nanoTime() - lastSendNanos >= settings.heartbeatMs() * 1_000_000L) {
+    if (!closed && System.nanoTime() - lastSendNanos >= settings.heartbeatMs() * 500_000L) {
       send(Frames.PING, null);
     }
   }
