@@ -28,14 +28,13 @@ final class ClusterSetup {
     String host = cluster.getString("host");
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(cluster.getInteger("port", 5701)).setPortAutoIncrement(true);
-    network.getInterfaces().setEnabled(true).getInterfaces().clear();
-    network.getInterfaces().addInterface(host);
+    network.getInterfaces().setEnabled(true).setInterfaces(java.util.List.of(host));
     config.setProperty("hazelcast.local.localAddress", host);
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
-    join.getTcpIpConfig().setEnabled(true).getMembers().clear();
-    cluster.getJsonArray("members").forEach(m -> join.getTcpIpConfig().addMember(m.toString()));
+    join.getTcpIpConfig().setEnabled(true)
+      .setMembers(cluster.getJsonArray("members").stream().map(Object::toString).toList());
     int timeout = cluster.getInteger("memberTimeoutSeconds", 5);
     config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(timeout));
     config.setProperty("hazelcast.heartbeat.interval.seconds", "1");

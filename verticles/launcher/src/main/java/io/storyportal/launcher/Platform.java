@@ -57,10 +57,14 @@ public final class Platform {
 
   /** Starts a node from a validated configuration (see {@code PlatformConfig}). */
   public static Platform start(JsonObject config) throws Exception {
+    return start(config, available());
+  }
+
+  /** Starts a node whose layers come from {@code factories} (tests run their own layers this way). */
+  public static Platform start(JsonObject config, Map<LayerId, Supplier<LayerVerticle>> factories) throws Exception {
     long t0 = System.nanoTime();
     List<LayerId> wanted = config.getJsonArray("layers").stream()
       .map(o -> LayerId.parse(o.toString()).orElseThrow()).toList();
-    Map<LayerId, Supplier<LayerVerticle>> factories = available();
     for (LayerId id : wanted) {
       if (!factories.containsKey(id)) {
         throw new IllegalStateException("layer " + id.key() + " is not on the classpath");

@@ -68,7 +68,9 @@ public final class BusClient {
         "no node serves '" + address + "' (its layer is not running or its node left the cluster)");
       case TIMEOUT -> new PlatformException(504, "TIMEOUT",
         "no reply from '" + address + "' within " + timeoutMs + " ms");
-      case RECIPIENT_FAILURE, ERROR -> fromReply(re, address);
+      case ERROR -> new PlatformException(503, "SERVICE_UNAVAILABLE",
+        "the node serving '" + address + "' could not be reached: " + re.getMessage());
+      case RECIPIENT_FAILURE -> fromReply(re, address);
     };
   }
 

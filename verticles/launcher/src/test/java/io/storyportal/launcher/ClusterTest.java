@@ -1,0 +1,194 @@
+package io.storyportal.launcher;
+
+import io.storyportal.kernel.Caller;
+import io.storyportal.kernel.PlatformException;
+import io.storyportal.kernel.RequestContext;
+import io.storyportal.kernel.op.BusClient;
+import io.storyportal.kernel.stream.StreamSettings;
+import io.storyportal.kernel.testing.StreamScenarios;
+import io.storyportal.kernel.testing.TestConfig;
+import io.vertx.core.Promise;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Separate JVMs on loopback joined by Hazelcast: this test's JVM is a node without layers; other
+ * nodes serve L03 (the real layer) and the kernel's test layer. Run alone with
+ * {@code mvn -pl verticles/launcher test -Dtest=ClusterTest}.
+ */
+@ExtendWith(VertxExtension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterTest {
+
+  static final int WINDOW = 32;
+  static final String MEMBERS = "127.0.0.1:5801,127.0.0.1:5802,127.0.0.1:5803,127.0.0.1:5804";
+  static Platform local;
+  static BusClient bus;
+  static NodeProcess toolsNode;
+  static NodeProcess echoNode;
+  static final List<NodeProcess> nodes = new ArrayList<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    JsonObject config = TestConfig.load(Map.of(
+      "cluster.enabled", "true", "cluster.port", "5801", "cluster.members", MEMBERS,
+      "layers", "", "streams.window", "" + WINDOW, "streams.stallMs", "700", "streams.heartbeatMs", "200"));
+    local = Platform.start(config);
+    bus = new BusClient(local.vertx(), 3000, StreamSettings.from(config.getJsonObject("streams")));
+    toolsNode = node("tools-1", "io.storyportal.launcher.Main", "l03", 5802);
+    echoNode = node("echo-1", "io.storyportal.launcher.EchoNode", "l05", 5803);
+    toolsNode.awaitLine("l03-tools +http://127.0.0.1:(\\d+)", Duration.ofSeconds(60));
+    echoNode.awaitLine("l05-planning +http://127.0.0.1:(\\d+)", Duration.ofSeconds(60));
+  }
+
+  static NodeProcess node(String name, String main, String layer, int port) throws Exception {
+    NodeProcess p = NodeProcess.start(name, main, List.of("--cluster", "--layers", layer,
+      "--cluster-port", "" + port, "--cluster-members", MEMBERS,
+      "--set", "http.ports." + layer + "=0",
+      "--set", "streams.window=" + WINDOW, "--set", "streams.stallMs=700", "--set", "streams.heartbeatMs=200"));
+    nodes.add(p);
+    return p;
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    for (NodeProcess n : nodes) {
+      n.close();
+    }
+    if (local != null) {
+      local.stop();
+    }
+  }
+
+  static String nodeIdOf(NodeProcess p) throws Exception {
+    return p.awaitLine("^node (\\S+) \\(clustered\\)", Duration.ofSeconds(5));
+  }
+
+  @Test
+  @Order(1)
+  void aLayerOnAnotherNodeIsCalledOverTheBus() throws Exception {
+    JsonObject info = (JsonObject) bus.request("l03.info", new JsonObject(), Caller.ANONYMOUS).await();
+    assertThat(info.getString("service")).isEqualTo("l03-tools");
+    assertThat(info.getString("node_id")).isEqualTo(nodeIdOf(toolsNode)).isNotEqualTo(local.nodeId());
+  }
+
+  @Test
+  @Order(2)
+  void theRequestIdCrossesNodes() {
+    ContextInternal ctx = ((ContextInternal) local.vertx().getOrCreateContext()).duplicate();
+    Promise<Object> reply = Promise.promise();
+    ctx.runOnContext(v -> {
+      RequestContext.bind("cross-node-7");
+      bus.request("l05.echo", new JsonObject().put("name", "x"), Caller.ANONYMOUS).onComplete(reply);
+    });
+    JsonObject body = (JsonObject) reply.future().await();
+    assertThat(body.getString("request_id")).isEqualTo("cross-node-7");
+  }
+
+  @Test
+  @Order(3)
+  void tenThousandFramesInOrderBetweenNodes(VertxTestContext tc) {
+    StreamScenarios.tenThousandInOrder(bus, tc);
+  }
+
+  @Test
+  @Order(4)
+  void creditBoundBetweenNodes(VertxTestContext tc) {
+    StreamScenarios.slowConsumerBound(local.vertx(), bus, WINDOW, tc);
+  }
+
+  @Test
+  @Order(5)
+  void cancelReachesAProducerOnAnotherNode(VertxTestContext tc) {
+    StreamScenarios.cancelReachesProducer(local.vertx(), bus, WINDOW, tc);
+  }
+
+  @Test
+  @Order(6)
+  void aConsumerThatNeverReadsIsCutAcrossNodes(VertxTestContext tc) {
+    StreamScenarios.neverReadsIsCut(local.vertx(), bus, WINDOW, tc);
+  }
+
+  @Test
+  @Order(7)
+  void killingTheServingNodeFailsFastAndANewNodeRestoresService() throws Exception {
+    bus.request("l03.info", new JsonObject(), Caller.ANONYMOUS).await();
+    toolsNode.kill9();
+    long killedAt = System.nanoTime();
+
+    PlatformException failure = null;
+    long slowestCallMs = 0;
+    while (failure == null && System.nanoTime() - killedAt < Duration.ofSeconds(20).toNanos()) {
+      long t0 = System.nanoTime();
+      try {
+        bus.request("l03.info", new JsonObject(), Caller.ANONYMOUS).await();
+        Thread.sleep(100);
+      } catch (PlatformException e) {
+        failure = e;
+      }
+      slowestCallMs = Math.max(slowestCallMs, (System.nanoTime() - t0) / 1_000_000);
+    }
+    long firstFailureMs = (System.nanoTime() - killedAt) / 1_000_000;
+    System.out.printf("kill -9 -> first failure after %d ms (slowest call %d ms): %s%n", firstFailureMs, slowestCallMs,
+      failure == null ? "none" : failure.status() + " " + failure.getMessage());
+    assertThat(failure).as("calls kept succeeding after the serving node was killed").isNotNull();
+    assertThat(failure.status()).isIn(503, 504);
+    assertThat(failure.getMessage()).contains("l03.info");
+    assertThat(firstFailureMs).as("time from kill to first clear failure").isLessThan(10_000);
+    assertThat(slowestCallMs).as("slowest call after the kill").isLessThanOrEqualTo(3_500);
+
+    // once the member is dropped, callers are told at once that nothing serves the address
+    long t0 = System.nanoTime();
+    PlatformException later = awaitFailure(Duration.ofSeconds(15), 503);
+    assertThat(later.getMessage()).contains("no node serves 'l03.info'");
+    assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(15_000);
+
+    NodeProcess replacement = node("tools-2", "io.storyportal.launcher.Main", "l03", 5802);
+    replacement.awaitLine("l03-tools +http://127.0.0.1:(\\d+)", Duration.ofSeconds(60));
+    String newId = nodeIdOf(replacement);
+    JsonObject info = null;
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (info == null && System.nanoTime() < deadline) {
+      try {
+        info = (JsonObject) bus.request("l03.info", new JsonObject(), Caller.ANONYMOUS).await();
+      } catch (PlatformException e) {
+        Thread.sleep(100);
+      }
+    }
+    assertThat(info).as("service restored by the new node").isNotNull();
+    assertThat(info.getString("node_id")).isEqualTo(newId);
+  }
+
+  static PlatformException awaitFailure(Duration within, int status) throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    PlatformException last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        bus.request("l03.info", new JsonObject(), Caller.ANONYMOUS).await();
+      } catch (PlatformException e) {
+        last = e;
+        if (e.status() == status) {
+          return e;
+        }
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("no " + status + " within " + within + "; last: " + (last == null ? "success" : last.getMessage()));
+  }
+}

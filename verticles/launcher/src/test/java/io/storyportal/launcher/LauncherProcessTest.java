@@ -1,0 +1,67 @@
+package io.storyportal.launcher;
+
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The launcher as an operator meets it: a separate JVM, its start summary, bad flags, SIGTERM. */
+class LauncherProcessTest {
+
+  @Test
+  void startsEveryLayerAndStopsCleanlyOnSigterm() throws Exception {
+    String data = Path.of("verticles", "launcher", "target", "it-process-" + UUID.randomUUID()).toString();
+    List<String> args = new java.util.ArrayList<>(List.of("--set", "dataDir=" + data,
+      "--set", "database.embedded.port=55435", "--set", "redis.embedded.port=63802"));
+    String[] layers = {"l01", "l02", "l03", "l04", "l05", "l06", "l07", "l09", "l10", "l11", "l12"};
+    for (String l : layers) {
+      args.add("--set");
+      args.add("http.ports." + l + "=0");
+    }
+    try (NodeProcess node = NodeProcess.start("process-1", "io.storyportal.launcher.Main", args)) {
+      String port = node.awaitLine("l01-data +http://127.0.0.1:(\\d+)", Duration.ofSeconds(90));
+      node.awaitLine("^redis: ", Duration.ofSeconds(5));
+      List<String> lines = node.lines();
+      assertThat(lines).anyMatch(l -> l.matches("node local-\\S+ \\(single JVM\\)"));
+      for (String l : layers) {
+        assertThat(lines).anyMatch(x -> x.trim().startsWith(l + "-"));
+      }
+      assertThat(lines).anyMatch(l -> l.startsWith("database: embedded PostgreSQL postgresql://postgres:***@127.0.0.1:55435/"));
+      assertThat(lines).anyMatch(l -> l.startsWith("redis:    embedded Redis redis://127.0.0.1:63802"));
+
+      HttpResponse<String> ready = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
+        HttpResponse.BodyHandlers.ofString());
+      assertThat(ready.statusCode()).isEqualTo(200);
+
+      long t0 = System.nanoTime();
+      node.process.destroy(); // SIGTERM
+      assertThat(node.process.waitFor(10, TimeUnit.SECONDS)).as("exited within 10 s").isTrue();
+      assertThat(node.process.exitValue()).isZero();
+      System.out.printf("SIGTERM -> exit 0 in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+    }
+  }
+
+  @Test
+  void aBadConfigurationValueStopsTheStartWithOneLine() throws Exception {
+    try (NodeProcess node = NodeProcess.start("badconf", "io.storyportal.launcher.Main", List.of("--set", "streams.window=lots"))) {
+      assertThat(node.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(node.process.exitValue()).isEqualTo(2);
+      assertThat(node.stderr().strip()).doesNotContain("\n").startsWith("invalid configuration: streams.window:");
+    }
+    try (NodeProcess node = NodeProcess.start("badflag", "io.storyportal.launcher.Main", List.of("--clustr"))) {
+      assertThat(node.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(node.process.exitValue()).isEqualTo(2);
+      assertThat(node.stderr().strip()).isEqualTo("unknown option '--clustr' (see --help)");
+    }
+  }
+}
