@@ -50,7 +50,9 @@ class ClusterTest {
       "cluster.enabled", "true", "cluster.port", "5801", "cluster.members", MEMBERS,
       "layers", "", "streams.window", "" + WINDOW, "streams.stallMs", "700", "streams.heartbeatMs", "200"));
     local = Platform.start(config);
-    bus = new BusClient(local.vertx(), 3000, StreamSettings.from(config.getJsonObject("streams")));
+    // the default request timeout (10 s): the kill test measures what a caller meets out of the box
+    bus = new BusClient(local.vertx(), config.getJsonObject("bus").getLong("requestTimeoutMs"),
+      StreamSettings.from(config.getJsonObject("streams")));
     toolsNode = node("tools-1", "io.storyportal.launcher.Main", "l03", 5802);
     echoNode = node("echo-1", "io.storyportal.launcher.EchoNode", "l05", 5803);
     toolsNode.awaitLine("l03-tools +http://127.0.0.1:(\\d+)", Duration.ofSeconds(60));
@@ -150,14 +152,19 @@ class ClusterTest {
     assertThat(failure).as("calls kept succeeding after the serving node was killed").isNotNull();
     assertThat(failure.status()).isIn(503, 504);
     assertThat(failure.getMessage()).contains("l03.info");
-    assertThat(firstFailureMs).as("time from kill to first clear failure").isLessThan(10_000);
-    assertThat(slowestCallMs).as("slowest call after the kill").isLessThanOrEqualTo(3_500);
+    // a call that reached the dead node before it was dropped waits at most the request timeout
+    assertThat(slowestCallMs).as("slowest call after the kill").isLessThan(11_000);
 
-    // once the member is dropped, callers are told at once that nothing serves the address
-    long t0 = System.nanoTime();
+    // once the member is dropped (cluster.memberTimeoutSeconds), callers are told at once
     PlatformException later = awaitFailure(Duration.ofSeconds(15), 503);
+    long droppedMs = (System.nanoTime() - killedAt) / 1_000_000;
     assertThat(later.getMessage()).contains("no node serves 'l03.info'");
-    assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(15_000);
+    long t0 = System.nanoTime();
+    PlatformException immediate = awaitFailure(Duration.ofSeconds(1), 503);
+    long immediateMs = (System.nanoTime() - t0) / 1_000_000;
+    System.out.printf("kill -9 -> 503 at once from %d ms after the kill (a call then fails in %d ms)%n", droppedMs, immediateMs);
+    assertThat(immediate.status()).isEqualTo(503);
+    assertThat(immediateMs).isLessThan(1_000);
 
     NodeProcess replacement = node("tools-2", "io.storyportal.launcher.Main", "l03", 5802);
     replacement.awaitLine("l03-tools +http://127.0.0.1:(\\d+)", Duration.ofSeconds(60));

@@ -1,0 +1,118 @@
+package io.storyportal.bench;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Launch to all eleven layers ready, in one JVM on the embedded defaults, with the PostgreSQL data
+ * directory already initialised (a first, unmeasured run initialises it). Then heap used after a
+ * full GC (jcmd GC.run, read from /health/detailed), resident memory, and time from SIGTERM to exit.
+ *
+ * <p>Args: path to platform.jar, number of runs (default 5).
+ */
+public final class StartupBench {
+
+  static final int[] PORTS = {8001, 8002, 8003, 8004, 8005, 8006, 8007, 8009, 8010, 8011, 8012};
+  static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(200)).build();
+
+  public static void main(String[] args) throws Exception {
+    Path jar = Path.of(args.length > 0 ? args[0] : "verticles/launcher/target/platform.jar");
+    int runs = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+    Path data = Path.of("bench", "target", "startup-data");
+    Files.createDirectories(data);
+    run(jar, data, true);
+    double[] ready = new double[runs];
+    double[] heap = new double[runs];
+    double[] rss = new double[runs];
+    double[] stop = new double[runs];
+    for (int i = 0; i < runs; i++) {
+      double[] r = run(jar, data, false);
+      ready[i] = r[0];
+      heap[i] = r[1];
+      rss[i] = r[2];
+      stop[i] = r[3];
+      System.out.printf("run %d: ready %.0f ms, heap after GC %.1f MiB, RSS %.0f MiB, SIGTERM->exit %.0f ms%n", i + 1, r[0], r[1], r[2], r[3]);
+    }
+    System.out.println("launch -> all layers ready: " + Stats.summary(ready, "ms"));
+    System.out.println("heap used after start (after GC): " + Stats.summary(heap, "MiB"));
+    System.out.println("resident memory after start: " + Stats.summary(rss, "MiB"));
+    System.out.println("SIGTERM -> exit: " + Stats.summary(stop, "ms"));
+  }
+
+  /** Returns {ready ms, heap MiB, rss MiB, stop ms}. */
+  static double[] run(Path jar, Path data, boolean warmup) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+      "-jar", jar.toString(), "--set", "dataDir=" + data));
+    long t0 = System.nanoTime();
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+      .redirectOutput(data.resolve("node.log").toFile()).start();
+    try {
+      for (int port : PORTS) {
+        while (status(port, "/health/ready") != 200) {
+          if (!p.isAlive()) {
+            throw new IllegalStateException("platform exited: " + Files.readString(data.resolve("node.log")));
+          }
+          if (System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(120)) {
+            throw new IllegalStateException("not ready after 120 s");
+          }
+          Thread.sleep(10);
+        }
+      }
+      double readyMs = (System.nanoTime() - t0) / 1e6;
+      if (warmup) {
+        return new double[0];
+      }
+      new ProcessBuilder("jcmd", Long.toString(p.pid()), "GC.run").redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+      String detailed = body(8001, "/health/detailed");
+      Matcher m = Pattern.compile("\"heap_used_bytes\":(\\d+)").matcher(detailed);
+      double heapMiB = m.find() ? Long.parseLong(m.group(1)) / 1048576.0 : -1;
+      double rssMiB = rss(p.pid());
+      long s0 = System.nanoTime();
+      p.destroy();
+      p.waitFor(15, TimeUnit.SECONDS);
+      return new double[] {readyMs, heapMiB, rssMiB, (System.nanoTime() - s0) / 1e6};
+    } finally {
+      if (p.isAlive()) {
+        p.destroy();
+        if (!p.waitFor(15, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+        }
+      }
+    }
+  }
+
+  static int status(int port, String path) {
+    try {
+      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(2)).build(),
+        HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (IOException | InterruptedException e) {
+      return -1;
+    }
+  }
+
+  static String body(int port, String path) throws IOException, InterruptedException {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+      HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  static double rss(long pid) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
+      }
+    }
+    return -1;
+  }
+}
