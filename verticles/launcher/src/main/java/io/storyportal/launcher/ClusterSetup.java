@@ -38,6 +38,8 @@ final class ClusterSetup {
     int timeout = cluster.getInteger("memberTimeoutSeconds", 5);
     config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(timeout));
     config.setProperty("hazelcast.heartbeat.interval.seconds", "1");
+    // a joining member waits this long for others before settling its view (Hazelcast: 5 s)
+    config.setProperty("hazelcast.wait.seconds.before.join", Integer.toString(cluster.getInteger("joinWaitSeconds", 1)));
     config.setProperty("hazelcast.shutdownhook.enabled", "false");
     config.setProperty("hazelcast.logging.type", "slf4j");
     config.setProperty("hazelcast.phone.home.enabled", "false");

@@ -87,6 +87,7 @@ public final class Platform {
       : CompletableFuture.completedFuture(null);
 
     boolean clustered = config.getJsonObject("cluster").getBoolean("enabled", false);
+    System.setProperty("hazelcast.logging.type", "slf4j");
     VertxOptions options = PlatformMetrics.enable(new VertxOptions());
     Vertx vertx;
     String nodeId;
