@@ -96,6 +96,47 @@ class StreamsTest {
   }
 
   @Test
+  void aProducerFailureReachesBusAndHttpClients(VertxTestContext tc) {
+    WebClient http = WebClient.create(vertx);
+    JsonObject body = new JsonObject().put("n", 10).put("failAt", 2);
+    List<JsonObject> frames = new ArrayList<>();
+    bus.stream("l05.count", body.copy().put("tag", UUID.randomUUID().toString()), Caller.ANONYMOUS)
+      .compose(reader -> {
+        Promise<Throwable> failed = Promise.promise();
+        reader.handler(frames::add);
+        reader.endHandler(v -> failed.fail("stream ended instead of failing"));
+        reader.exceptionHandler(failed::complete);
+        return failed.future();
+      })
+      .compose(err -> {
+        tc.verify(() -> {
+          assertThat(frames).hasSize(2);
+          PlatformException e = (PlatformException) err;
+          assertThat(e.status()).isEqualTo(502);
+          assertThat(e.code()).isEqualTo("UPSTREAM_FAILED");
+        });
+        return http.post(layer.actualPort(), "127.0.0.1", "/count").sendJsonObject(body.copy().put("tag", UUID.randomUUID().toString()));
+      })
+      .compose(r -> {
+        tc.verify(() -> {
+          assertThat(r.statusCode()).isEqualTo(200);
+          String[] events = r.bodyAsString().split("\n\n");
+          assertThat(events).hasSize(3);
+          assertThat(events[2]).startsWith("event: error\ndata: {\"error\":{\"code\":\"UPSTREAM_FAILED\"");
+        });
+        return http.post(layer.actualPort(), "127.0.0.1", "/count")
+          .sendJsonObject(body.copy().put("failAt", 0).put("tag", UUID.randomUUID().toString()));
+      })
+      .onComplete(tc.succeeding(r -> tc.verify(() -> {
+        // nothing was streamed yet: a plain error response with the producer's status
+        assertThat(r.statusCode()).isEqualTo(502);
+        assertThat(r.getHeader("content-type")).isEqualTo("application/json");
+        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("UPSTREAM_FAILED");
+        tc.completeNow();
+      })));
+  }
+
+  @Test
   void anHttpClientThatLeavesCancelsTheProducer(VertxTestContext tc) {
     String tag = UUID.randomUUID().toString();
     HttpClient client = vertx.createHttpClient();

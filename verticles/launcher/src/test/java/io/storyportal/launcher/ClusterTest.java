@@ -42,6 +42,7 @@ class ClusterTest {
   static BusClient bus;
   static NodeProcess toolsNode;
   static NodeProcess echoNode;
+  static int toolsPort;
   static final List<NodeProcess> nodes = new ArrayList<>();
 
   @BeforeAll
@@ -55,7 +56,7 @@ class ClusterTest {
       StreamSettings.from(config.getJsonObject("streams")));
     toolsNode = node("tools-1", "io.storyportal.launcher.Main", "l03", 5802);
     echoNode = node("echo-1", "io.storyportal.launcher.EchoNode", "l05", 5803);
-    toolsNode.awaitLine("l03-tools +http://127.0.0.1:(\\d+)", Duration.ofSeconds(60));
+    toolsPort = Integer.parseInt(toolsNode.awaitLine("l03-tools +http://127.0.0.1:(\\d+)", Duration.ofSeconds(60)));
     echoNode.awaitLine("l05-planning +http://127.0.0.1:(\\d+)", Duration.ofSeconds(60));
   }
 
@@ -88,6 +89,13 @@ class ClusterTest {
     JsonObject info = (JsonObject) bus.request("l03.info", new JsonObject(), Caller.ANONYMOUS).await();
     assertThat(info.getString("service")).isEqualTo("l03-tools");
     assertThat(info.getString("node_id")).isEqualTo(nodeIdOf(toolsNode)).isNotEqualTo(local.nodeId());
+
+    // in cluster mode readiness includes the cluster's health
+    java.net.http.HttpResponse<String> ready = java.net.http.HttpClient.newHttpClient().send(
+      java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + toolsPort + "/health/ready")).build(),
+      java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(ready.statusCode()).isEqualTo(200);
+    assertThat(ready.body()).contains("{\"name\":\"cluster\",\"status\":\"healthy\"}");
   }
 
   @Test

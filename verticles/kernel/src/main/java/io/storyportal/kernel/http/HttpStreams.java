@@ -25,13 +25,19 @@ public final class HttpStreams {
   public static void render(RoutingContext ctx, StreamReader reader) {
     boolean ndjson = wantsNdjson(ctx);
     HttpServerResponse resp = ctx.response();
-    resp.setChunked(true)
-      .putHeader("content-type", ndjson ? "application/x-ndjson" : "text/event-stream")
-      .putHeader("cache-control", "no-cache")
-      .putHeader("x-accel-buffering", "no");
+    resp.setChunked(true);
+    resp.headers()
+      .set("content-type", ndjson ? "application/x-ndjson" : "text/event-stream")
+      .set("cache-control", "no-cache")
+      .set("x-accel-buffering", "no");
     resp.closeHandler(v -> reader.cancel());
     reader.exceptionHandler(err -> {
       PlatformException e = PlatformException.of(err);
+      if (!resp.headWritten()) {
+        // nothing sent yet: the failure can still be an ordinary error response with its status
+        HttpErrors.send(ctx, e);
+        return;
+      }
       JsonObject body = ErrorBody.of(e, ctx.request().path(), ctx.get(RequestIds.CONTEXT_KEY));
       if (!resp.ended() && !resp.closed()) {
         resp.end(ndjson ? body.encode() + "\n" : "event: error\ndata: " + body.encode() + "\n\n");

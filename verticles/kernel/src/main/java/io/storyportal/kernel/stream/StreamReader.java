@@ -22,9 +22,9 @@ import java.util.function.Function;
  * Consumer side of a bus stream, as a Vert.x {@link ReadStream} of JSON frames (so it can be
  * paused, fetched and piped). It grants the producer credit for what the application has taken,
  * half a window at a time, so a paused reader makes the producer stop after one window. Frames are
- * delivered in sequence order whatever order the bus brings them. A terminal error from the
- * producer is delivered at once, even to a paused reader. {@link #cancel()} tells the producer to
- * stop.
+ * delivered in sequence order whatever order the bus brings them. A producer's error comes after
+ * the frames it sent before it; the cut of a reader that took nothing for too long is delivered at
+ * once, even to a paused reader. {@link #cancel()} tells the producer to stop.
  */
 public final class StreamReader implements ReadStream<JsonObject> {
 
@@ -44,6 +44,7 @@ public final class StreamReader implements ReadStream<JsonObject> {
   private long ungrantedBeforeControl;
   private boolean ended;
   private boolean endPending;
+  private PlatformException errorPending;
   private boolean done;
   private long lastHeardNanos = System.nanoTime();
   private long watchdog = -1;
@@ -208,8 +209,16 @@ public final class StreamReader implements ReadStream<JsonObject> {
       }
       case Frames.ERROR -> {
         JsonObject e = msg.body() == null ? new JsonObject() : msg.body();
-        fail(new PlatformException(e.getInteger("status", 502), e.getString("code", "STREAM_ERROR"),
-          e.getString("message", "stream failed"), e.getValue("details")));
+        PlatformException failure = new PlatformException(e.getInteger("status", 502), e.getString("code", "STREAM_ERROR"),
+          e.getString("message", "stream failed"), e.getValue("details"));
+        if (StreamWriter.TOO_SLOW.equals(failure.code())) {
+          // cut because this reader took nothing: deliver now, even to a paused reader
+          fail(failure);
+        } else {
+          // the producer failed: frames it sent before still come first
+          errorPending = failure;
+          drain();
+        }
       }
       default -> fail(new PlatformException(502, "STREAM_PROTOCOL", "unknown frame kind: " + kind));
     }
@@ -223,6 +232,10 @@ public final class StreamReader implements ReadStream<JsonObject> {
       }
       consumed();
       handler.handle(frame);
+    }
+    if (!done && errorPending != null && queue.isEmpty()) {
+      fail(errorPending);
+      return;
     }
     if (!done && endPending && queue.isEmpty() && !ended) {
       ended = true;

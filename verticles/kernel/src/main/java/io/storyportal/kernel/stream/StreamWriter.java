@@ -28,6 +28,9 @@ public final class StreamWriter {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamWriter.class);
 
+  /** Error code of a stream cut because its consumer granted no credit in time. */
+  public static final String TOO_SLOW = "STREAM_CONSUMER_TOO_SLOW";
+
   private final Vertx vertx;
   private final EventBus bus;
   private final String dataAddress;
@@ -235,7 +238,7 @@ public final class StreamWriter {
       stallTimer = vertx.setTimer(settings.stallMs(), id -> {
         stallTimer = -1;
         if (sent >= granted && !closed) {
-          cut(new PlatformException(504, "STREAM_CONSUMER_TOO_SLOW",
+          cut(new PlatformException(504, TOO_SLOW,
             "consumer granted no credit for " + settings.stallMs() + " ms; stream cut"));
         }
       });

@@ -73,14 +73,19 @@ public final class EchoLayer extends LayerVerticle {
     ops.stream(Operation.post("/count", "l05.count")
       .schema(new JsonObject("""
         {"type":"object","required":["n","tag"],
-         "properties":{"n":{"type":"integer","minimum":0},"tag":{"type":"string"}}}""")),
+         "properties":{"n":{"type":"integer","minimum":0},"tag":{"type":"string"},"failAt":{"type":"integer"}}}""")),
       (call, out) -> {
         int n = call.input().getInteger("n");
+        int failAt = call.input().getInteger("failAt", -1);
         Producer p = new Producer();
         p.out = out;
         producers.put(call.input().getString("tag"), p);
         Runnable pump = () -> {
           while (p.written < n && !out.writeQueueFull()) {
+            if (p.written == failAt) {
+              out.fail(new PlatformException(502, "UPSTREAM_FAILED", "the source failed after " + failAt + " frames"));
+              return;
+            }
             out.write(new JsonObject().put("i", p.written++));
           }
           if (p.written == n && !p.ended && !out.isClosed()) {
