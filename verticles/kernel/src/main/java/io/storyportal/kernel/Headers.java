@@ -13,6 +13,12 @@ public final class Headers {
   public static final String PRINCIPAL = "x-principal";
   public static final String ROLES = "x-roles";
 
+  /** Reply header carrying the HTTP status a handler chose (see {@code op.Reply}). */
+  public static final String STATUS = "x-status";
+
+  /** HTTP request headers an operation may read; the HTTP binding copies them onto the bus message. */
+  public static final java.util.List<String> FORWARDED = java.util.List.of("if-match", "if-none-match", "idempotency-key");
+
   /** Streaming call: the address the caller listens on for frames. */
   public static final String STREAM_TO = "x-stream-to";
   /** Streaming call: how many unacknowledged frames the caller accepts (its initial credit). */

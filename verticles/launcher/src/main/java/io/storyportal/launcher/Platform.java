@@ -1,6 +1,7 @@
 package io.storyportal.launcher;
 
 import io.storyportal.kernel.LayerId;
+import io.storyportal.kernel.embedded.EmbeddedServers;
 import io.storyportal.kernel.LayerVerticle;
 import io.storyportal.kernel.log.JsonLogLayout;
 import io.storyportal.kernel.metrics.PlatformMetrics;

@@ -1,9 +1,11 @@
 package io.storyportal.kernel.http;
 
 import io.storyportal.kernel.Caller;
+import io.storyportal.kernel.Headers;
 import io.storyportal.kernel.PlatformException;
 import io.storyportal.kernel.op.BusClient;
 import io.storyportal.kernel.op.Operation;
+import io.storyportal.kernel.op.Reply;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -63,17 +65,26 @@ public final class OperationRoutes {
         .onFailure(ctx::fail);
       return;
     }
-    bus.request(op.address(), input, caller).onComplete(ar -> {
+    MultiMap forwarded = MultiMap.caseInsensitiveMultiMap();
+    for (String name : Headers.FORWARDED) {
+      String value = ctx.request().getHeader(name);
+      if (value != null) {
+        forwarded.add(name, value);
+      }
+    }
+    bus.call(op.address(), input, caller, forwarded).onComplete(ar -> {
       if (ar.failed()) {
         ctx.fail(ar.cause());
         return;
       }
-      Object result = ar.result();
+      Reply reply = ar.result();
+      reply.headers().forEach(ctx.response()::putHeader);
+      Object result = reply.body();
       if (result == null) {
-        ctx.response().setStatusCode(204).end();
+        ctx.response().setStatusCode(reply.status() > 0 ? reply.status() : 204).end();
         return;
       }
-      ctx.response().setStatusCode(op.successStatus())
+      ctx.response().setStatusCode(reply.status() > 0 ? reply.status() : op.successStatus())
         .putHeader("content-type", "application/json")
         .end(result instanceof JsonObject j ? j.toBuffer() : result instanceof JsonArray a ? a.toBuffer() : Json.encodeToBuffer(result));
     });

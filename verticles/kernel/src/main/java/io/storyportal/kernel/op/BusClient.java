@@ -7,11 +7,15 @@ import io.storyportal.kernel.RequestContext;
 import io.storyportal.kernel.stream.StreamReader;
 import io.storyportal.kernel.stream.StreamSettings;
 import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Calls operations over the event bus, on whatever node serves them, carrying the request id and
@@ -32,9 +36,30 @@ public final class BusClient {
 
   /** Request-reply call; the result is the callee's JSON object or array, or null. */
   public Future<Object> request(String address, JsonObject input, Caller caller) {
-    return vertx.eventBus().request(address, input, options(caller))
+    return call(address, input, caller, null).map(Reply::body);
+  }
+
+  /**
+   * Request-reply call keeping the status and headers the handler chose ({@link Reply}); with
+   * {@code headers}, extra message headers (e.g. forwarded {@code if-match}).
+   */
+  public Future<Reply> call(String address, JsonObject input, Caller caller, MultiMap headers) {
+    DeliveryOptions opts = options(caller);
+    if (headers != null) {
+      headers.forEach(h -> opts.addHeader(h.getKey(), h.getValue()));
+    }
+    return vertx.eventBus().request(address, input, opts)
       .recover(err -> Future.failedFuture(decode(err, address, timeoutMs)))
-      .map(reply -> reply.body());
+      .map(msg -> {
+        String status = msg.headers().get(Headers.STATUS);
+        Map<String, String> replyHeaders = new HashMap<>();
+        msg.headers().forEach(h -> {
+          if (!h.getKey().startsWith("x-")) {
+            replyHeaders.put(h.getKey(), h.getValue());
+          }
+        });
+        return new Reply(msg.body(), status == null ? 0 : Integer.parseInt(status), replyHeaders);
+      });
   }
 
   /** Streaming call: the reader delivers the producer's frames with flow control. */

@@ -1,5 +1,6 @@
 package io.storyportal.kernel.op;
 
+import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 
@@ -14,5 +15,11 @@ public record OperationCall(
   JsonObject input,
   String requestId,
   String principal,
-  Set<String> roles) {
+  Set<String> roles,
+  MultiMap headers) {
+
+  /** A request header the HTTP binding forwarded (lowercase name, see {@code Headers.FORWARDED}), or null. */
+  public String header(String name) {
+    return headers == null ? null : headers.get(name);
+  }
 }

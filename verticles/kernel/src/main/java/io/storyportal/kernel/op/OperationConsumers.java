@@ -8,6 +8,7 @@ import io.storyportal.kernel.stream.StreamSettings;
 import io.storyportal.kernel.stream.StreamWriter;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
@@ -71,7 +72,7 @@ public final class OperationConsumers {
       JsonObject input = body == null ? new JsonObject() : (JsonObject) body;
       authorize(op, caller);
       validator.validate(input);
-      call = new OperationCall(vertx, op, input, rid, caller.principal(), caller.roles());
+      call = new OperationCall(vertx, op, input, rid, caller.principal(), caller.roles(), msg.headers());
     } catch (PlatformException e) {
       fail(msg, op, e);
       return;
@@ -105,7 +106,7 @@ public final class OperationConsumers {
     result.onComplete(ar -> {
       inFlight.decrementAndGet();
       if (ar.succeeded()) {
-        msg.reply(ar.result());
+        reply(msg, ar.result());
       } else {
         fail(msg, op, PlatformException.of(ar.cause()));
       }
@@ -123,6 +124,16 @@ public final class OperationConsumers {
     if (caller.roles().stream().noneMatch(op.roles()::contains)) {
       throw new PlatformException(403, "FORBIDDEN",
         "roles " + caller.roles() + " may not call " + op.address() + " (allowed: " + op.roles() + ")");
+    }
+  }
+
+  private static void reply(Message<Object> msg, Object result) {
+    if (result instanceof Reply r) {
+      DeliveryOptions opts = new DeliveryOptions().addHeader(Headers.STATUS, Integer.toString(r.status()));
+      r.headers().forEach(opts::addHeader);
+      msg.reply(r.body(), opts);
+    } else {
+      msg.reply(result);
     }
   }
 

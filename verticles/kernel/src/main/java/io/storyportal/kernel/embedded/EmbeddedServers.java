@@ -1,4 +1,4 @@
-package io.storyportal.launcher;
+package io.storyportal.kernel.embedded;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.slf4j.Logger;
