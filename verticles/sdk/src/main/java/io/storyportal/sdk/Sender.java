@@ -29,6 +29,8 @@ final class Sender implements Runnable {
   private final URI batchUri;
   private final Thread thread;
   private final AtomicInteger inFlight = new AtomicInteger();
+  /** Set once per batch by whoever settles it: the sender with the server's answer, or close() giving up. */
+  private volatile java.util.concurrent.atomic.AtomicBoolean settled = new java.util.concurrent.atomic.AtomicBoolean(true);
   final AtomicLong dropped = new AtomicLong();
   final AtomicLong sent = new AtomicLong();
   private volatile boolean running = true;
@@ -62,12 +64,14 @@ final class Sender implements Runnable {
         inFlight.set(1);
         queue.drainTo(batch, settings.batchSize - 1);
         inFlight.set(batch.size());
+        settled = new java.util.concurrent.atomic.AtomicBoolean();
         deliver(batch);
       } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+        // closing: a batch still on its way is given up and counted
+        drop(batch.size());
         running = false;
       } catch (RuntimeException e) {
-        dropped.addAndGet(batch.size());
+        drop(batch.size());
         LOG.log(System.Logger.Level.WARNING, "agent tracer dropped " + batch.size() + " runs: " + e);
       } finally {
         batch.clear();
@@ -81,7 +85,7 @@ final class Sender implements Runnable {
     try {
       body = JSON.writeValueAsString(Map.of("runs", batch));
     } catch (Exception e) {
-      dropped.addAndGet(batch.size());
+      drop(batch.size());
       return;
     }
     long backoff = 200;
@@ -95,12 +99,14 @@ final class Sender implements Runnable {
         HttpResponse<String> resp = http.send(req.build(), HttpResponse.BodyHandlers.ofString());
         int code = resp.statusCode();
         if (code == 207 || code == 200) {
-          count(resp.body(), batch.size());
+          if (settled.compareAndSet(false, true)) {
+            count(resp.body(), batch.size());
+          }
           return;
         }
         if (code != 429 && code < 500) {
           // the whole batch was refused (bad request, auth): retrying will not help
-          dropped.addAndGet(batch.size());
+          drop(batch.size());
           LOG.log(System.Logger.Level.WARNING, "observability API refused a batch: " + code + " " + resp.body());
           return;
         }
@@ -112,7 +118,13 @@ final class Sender implements Runnable {
         backoff *= 2;
       }
     }
-    dropped.addAndGet(batch.size());
+    drop(batch.size());
+  }
+
+  private void drop(int n) {
+    if (n > 0 && settled.compareAndSet(false, true)) {
+      dropped.addAndGet(n);
+    }
   }
 
   private void count(String body, int size) {
@@ -151,15 +163,16 @@ final class Sender implements Runnable {
   void close() {
     flush(settings.closeTimeout);
     running = false;
+    thread.interrupt();
     try {
       thread.join(settings.closeTimeout.toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    int left = queue.size();
-    if (left > 0) {
-      queue.clear();
-      dropped.addAndGet(left);
-    }
+    // a batch the sender could not finish in time is given up now (its late answer is ignored)
+    drop(inFlight.get());
+    List<Map<String, Object>> left = new ArrayList<>();
+    queue.drainTo(left);
+    dropped.addAndGet(left.size());
   }
 }

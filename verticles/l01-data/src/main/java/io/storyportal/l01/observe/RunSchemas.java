@@ -47,12 +47,11 @@ public final class RunSchemas {
            "message":{"type":["string","null"],"maxLength":2000}}}}}}
     """).replace("%UUID%", UUID).replace("%TIME%", TIME));
 
-  /** The batch form: many runs, answered per item. */
+  /** The batch form: many runs, each checked on its own so that one bad item is answered alone. */
   public static JsonObject batch(int maxRuns) {
     return new JsonObject().put("type", "object").put("additionalProperties", false)
       .put("required", new io.vertx.core.json.JsonArray().add("runs"))
-      .put("properties", new JsonObject().put("runs", new JsonObject().put("type", "array").put("minItems", 1).put("maxItems", maxRuns)
-        .put("items", new JsonObject().put("type", "object"))));
+      .put("properties", new JsonObject().put("runs", new JsonObject().put("type", "array").put("minItems", 1).put("maxItems", maxRuns)));
   }
 
   public static final JsonObject RUN_ID = new JsonObject(("""

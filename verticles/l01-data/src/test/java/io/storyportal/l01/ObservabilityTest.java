@@ -1,0 +1,163 @@
+package io.storyportal.l01;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.UUID;
+
+import static io.storyportal.l01.EntitiesTest.assertError;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Seed 004's ingest and query API against a real PostgreSQL. */
+class ObservabilityTest {
+
+  static final DataLayerFixture F = DataLayerFixture.INSTANCE;
+  static final String[] TYPES = {"plan", "retrieve", "tool", "llm", "respond"};
+
+  /** A run of {@code n} steps, 10 ms apart, each taking (seq + 1) ms. */
+  static JsonObject run(String agent, int n) {
+    Instant t0 = Instant.parse("2026-11-20T10:00:00Z").plusSeconds((long) (Math.random() * 3600));
+    JsonArray steps = new JsonArray();
+    for (int i = 0; i < n; i++) {
+      Instant s = t0.plusMillis(10L * i);
+      steps.add(new JsonObject().put("seq", i).put("step_type", TYPES[i % TYPES.length]).put("name", "step-" + i)
+        .put("started_at", s.toString()).put("ended_at", s.plusMillis(i + 1).toString())
+        .put("metadata", new JsonObject().put("tokens", 10 * i).put("cache_hit", i % 2 == 0)));
+    }
+    return new JsonObject().put("run_id", UUID.randomUUID().toString()).put("agent_id", agent).put("agent_version", "1.0.0")
+      .put("environment", "staging").put("status", "success").put("started_at", t0.toString())
+      .put("ended_at", t0.plusMillis(10L * n + 5).toString()).put("metadata", new JsonObject().put("ticket", "T-1"))
+      .put("steps", steps).put("failures", new JsonArray());
+  }
+
+  @Test
+  void ingestIsIdempotentByRunId() {
+    JsonObject run = run("agent-idem", 20);
+    String id = run.getString("run_id");
+    HttpResponse<Buffer> first = F.post("/v1/runs", run);
+    assertThat(first.statusCode()).isEqualTo(201);
+    assertThat(first.getHeader("location")).isEqualTo("/v1/runs/" + id);
+    HttpResponse<Buffer> retry = F.post("/v1/runs", run);
+    assertThat(retry.statusCode()).isEqualTo(200);
+    assertThat(retry.bodyAsJsonObject()).isEqualTo(first.bodyAsJsonObject());
+    assertThat(F.count("SELECT count(*) FROM run_steps WHERE run_id = '" + id + "'")).isEqualTo(20);
+    assertThat(F.count("SELECT count(*) FROM runs WHERE id = '" + id + "'")).isEqualTo(1);
+    assertError(F.post("/v1/runs", run.copy().put("status", "partial")), 409, "RUN_CONFLICT");
+
+    JsonObject got = F.get("/v1/runs/" + id).bodyAsJsonObject();
+    assertThat(got.getJsonArray("steps")).hasSize(20);
+    assertThat(got.getJsonArray("steps").getJsonObject(3).getDouble("latency_ms")).isEqualTo(4.0);
+    assertThat(got.getJsonArray("steps").getJsonObject(3).getJsonObject("metadata").getInteger("tokens")).isEqualTo(30);
+    assertThat(got.getDouble("duration_ms")).isEqualTo(205.0);
+    assertThat(F.get("/runs/" + id).bodyAsJsonObject()).isEqualTo(got);
+    assertThat(F.get("/v1/runs/" + id + "/steps").bodyAsJsonObject().getJsonArray("items")).hasSize(20);
+    assertError(F.get("/v1/runs/" + UUID.randomUUID()), 404, "NOT_FOUND");
+  }
+
+  @Test
+  void failuresAreRecordedAndRequiredForFailedRuns() {
+    JsonObject run = run("agent-fail", 3).put("status", "failure");
+    assertError(F.post("/v1/runs", run), 400, "INVALID_RUN");
+    run.put("failures", new JsonArray()
+      .add(new JsonObject().put("step_seq", 2).put("failure_type", "tool").put("failure_code", "timeout").put("message", "search timed out"))
+      .add(new JsonObject().put("failure_type", "orchestration").put("failure_code", "gave_up")));
+    assertThat(F.post("/v1/runs", run).statusCode()).isEqualTo(201);
+    JsonArray failures = F.get("/v1/runs/" + run.getString("run_id") + "/failures").bodyAsJsonObject().getJsonArray("items");
+    assertThat(failures).hasSize(2);
+    assertThat(failures.getJsonObject(0).getString("failure_type")).isEqualTo("tool");
+    assertThat(failures.getJsonObject(0).getInteger("step_seq")).isEqualTo(2);
+
+    JsonObject noType = run("agent-fail", 1).put("status", "failure").put("failures", new JsonArray()
+      .add(new JsonObject().put("failure_code", "x")));
+    assertError(F.post("/v1/runs", noType), 400, "VALIDATION_FAILED");
+    JsonObject badStep = run("agent-fail", 1).put("failures", new JsonArray()
+      .add(new JsonObject().put("step_seq", 5).put("failure_type", "tool").put("failure_code", "x")));
+    assertError(F.post("/v1/runs", badStep), 400, "INVALID_FAILURE");
+  }
+
+  @Test
+  void badRunsAreRefusedWithTheFieldNamedAndNothingWritten() {
+    long runs = F.count("SELECT count(*) FROM runs");
+    long steps = F.count("SELECT count(*) FROM run_steps");
+    JsonObject gap = run("agent-bad", 3);
+    gap.getJsonArray("steps").getJsonObject(2).put("seq", 5);
+    HttpResponse<Buffer> r = F.post("/v1/runs", gap);
+    assertError(r, 400, "INVALID_STEP_SEQUENCE");
+    assertThat(r.bodyAsJsonObject().getJsonObject("error").getJsonArray("details").getJsonObject(0).getString("field")).isEqualTo("/steps/2/seq");
+
+    JsonObject prompt = run("agent-bad", 3);
+    prompt.getJsonArray("steps").getJsonObject(1).getJsonObject("metadata").put("Prompt", "tell me a secret");
+    HttpResponse<Buffer> p = F.post("/v1/runs", prompt);
+    assertError(p, 400, "PRIVACY_VIOLATION");
+    assertThat(p.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("/steps/1/metadata/Prompt");
+
+    JsonObject nested = run("agent-bad", 1).put("metadata", new JsonObject().put("llm", new JsonObject().put("api_key", "sk-123")));
+    assertThat(F.post("/v1/runs", nested).bodyAsJsonObject().getJsonObject("error").getString("message")).contains("/metadata/llm/api_key");
+    JsonObject longText = run("agent-bad", 1).put("metadata", new JsonObject().put("note", "x".repeat(5000)));
+    assertError(F.post("/v1/runs", longText), 400, "PRIVACY_VIOLATION");
+
+    JsonObject backwards = run("agent-bad", 1);
+    backwards.getJsonArray("steps").getJsonObject(0).put("ended_at", "2020-01-01T00:00:00Z");
+    assertError(F.post("/v1/runs", backwards), 400, "INVALID_STEP");
+    assertError(F.post("/v1/runs", run("agent-bad", 1).put("status", "exploded")), 400, "VALIDATION_FAILED");
+    assertError(F.post("/v1/runs", run("agent-bad", 1).put("started_at", "yesterday")), 400, "VALIDATION_FAILED");
+    assertError(F.post("/v1/runs", run("agent-bad", 1).put("surprise", 1)), 400, "VALIDATION_FAILED");
+    assertThat(F.count("SELECT count(*) FROM runs")).isEqualTo(runs);
+    assertThat(F.count("SELECT count(*) FROM run_steps")).isEqualTo(steps);
+  }
+
+  @Test
+  void aBatchAnswersPerItemAndOneBadItemSinksNothingElse() {
+    JsonObject good1 = run("agent-batch", 4);
+    JsonObject good2 = run("agent-batch", 2);
+    JsonObject privacy = run("agent-batch", 2).put("metadata", new JsonObject().put("response", "hello"));
+    JsonObject unknownTask = run("agent-batch", 2).put("task_id", UUID.randomUUID().toString());
+    F.post("/v1/runs", good2);
+    HttpResponse<Buffer> r = F.post("/v1/runs/batch", new JsonObject().put("runs", new JsonArray()
+      .add(good1).add(privacy).add(good2).add(unknownTask).add("not a run")));
+    assertThat(r.statusCode()).isEqualTo(207);
+    JsonArray results = r.bodyAsJsonObject().getJsonArray("results");
+    assertThat(results.stream().map(o -> ((JsonObject) o).getInteger("status")).toList()).containsExactly(201, 400, 200, 400, 400);
+    assertThat(results.getJsonObject(1).getJsonObject("error").getString("code")).isEqualTo("PRIVACY_VIOLATION");
+    assertThat(results.getJsonObject(3).getJsonObject("error").getString("code")).isEqualTo("REFERENCE_NOT_FOUND");
+    assertThat(r.bodyAsJsonObject().getInteger("accepted")).isEqualTo(2);
+    assertThat(F.count("SELECT count(*) FROM run_steps WHERE run_id = '" + good1.getString("run_id") + "'")).isEqualTo(4);
+    assertThat(F.count("SELECT count(*) FROM runs WHERE id = '" + unknownTask.getString("run_id") + "'")).isZero();
+    assertError(F.post("/v1/runs/batch", new JsonObject().put("runs", new JsonArray())), 400, "VALIDATION_FAILED");
+  }
+
+  @Test
+  void listFiltersPagesAndStats() {
+    String agent = "agent-stats-" + UUID.randomUUID();
+    for (int i = 0; i < 5; i++) {
+      assertThat(F.post("/v1/runs", run(agent, 5)).statusCode()).isEqualTo(201);
+    }
+    JsonObject failed = run(agent, 5).put("status", "failure").put("failures", new JsonArray()
+      .add(new JsonObject().put("step_seq", 2).put("failure_type", "tool").put("failure_code", "http_500")));
+    F.post("/v1/runs", failed);
+
+    JsonObject page1 = F.get("/v1/runs?agent_id=" + agent + "&limit=4").bodyAsJsonObject();
+    assertThat(page1.getJsonArray("items")).hasSize(4);
+    JsonObject page2 = F.get("/v1/runs?agent_id=" + agent + "&limit=4&cursor=" + page1.getString("next_cursor")).bodyAsJsonObject();
+    assertThat(page2.getJsonArray("items")).hasSize(2);
+    assertThat(page2.getString("next_cursor")).isNull();
+    assertThat(F.get("/v1/runs?agent_id=" + agent + "&status=failure").bodyAsJsonObject().getJsonArray("items")).hasSize(1);
+    assertThat(F.get("/v1/runs?agent_id=" + agent + "&environment=production").bodyAsJsonObject().getJsonArray("items")).isEmpty();
+
+    JsonObject stats = F.get("/v1/stats?agent_id=" + agent + "&bucket=day").bodyAsJsonObject();
+    assertThat(stats.getLong("runs")).isEqualTo(6);
+    assertThat(stats.getDouble("success_rate")).isCloseTo(5 / 6.0, org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(stats.getJsonObject("failures_by_type").getLong("tool")).isEqualTo(1);
+    JsonObject llm = stats.getJsonObject("step_latency_ms").getJsonObject("llm");
+    assertThat(llm.getLong("count")).isEqualTo(6);
+    assertThat(llm.getDouble("p50")).isEqualTo(4.0); // step 3 is the llm step, 4 ms
+    assertThat(stats.getJsonObject("step_latency_ms").getJsonObject("plan").getDouble("p99")).isEqualTo(1.0);
+    assertThat(stats.getJsonArray("buckets").getJsonObject(0).getLong("runs")).isEqualTo(6);
+    assertThat(stats.getJsonObject("run_duration_ms").getDouble("p50")).isEqualTo(55.0);
+    assertError(F.get("/v1/stats?bucket=fortnight"), 400, "VALIDATION_FAILED");
+  }
+}
