@@ -10,5 +10,6 @@ what=${1:-}; shift || true
 case "$what" in
   startup) exec java -cp "$CP" io.storyportal.bench.StartupBench verticles/launcher/target/platform.jar "$@" ;;
   bus)     exec java $OPENS -Xmx512m -cp "$CP" io.storyportal.bench.BusBench "$@" ;;
-  *) echo "usage: bench/run.sh startup [runs] | bus [seconds] [in-flight]" >&2; exit 2 ;;
+  ingest)  exec java $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.IngestBench "$@" ;;
+  *) echo "usage: bench/run.sh startup [runs] | bus [seconds] [in-flight] | ingest [seconds] [rate] [steady-seconds]" >&2; exit 2 ;;
 esac

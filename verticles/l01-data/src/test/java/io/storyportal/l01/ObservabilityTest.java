@@ -104,7 +104,7 @@ class ObservabilityTest {
     backwards.getJsonArray("steps").getJsonObject(0).put("ended_at", "2020-01-01T00:00:00Z");
     assertError(F.post("/v1/runs", backwards), 400, "INVALID_STEP");
     assertError(F.post("/v1/runs", run("agent-bad", 1).put("status", "exploded")), 400, "VALIDATION_FAILED");
-    assertError(F.post("/v1/runs", run("agent-bad", 1).put("started_at", "yesterday")), 400, "VALIDATION_FAILED");
+    assertError(F.post("/v1/runs", run("agent-bad", 1).put("started_at", "yesterday")), 400, "INVALID_TIME");
     assertError(F.post("/v1/runs", run("agent-bad", 1).put("surprise", 1)), 400, "VALIDATION_FAILED");
     assertThat(F.count("SELECT count(*) FROM runs")).isEqualTo(runs);
     assertThat(F.count("SELECT count(*) FROM run_steps")).isEqualTo(steps);

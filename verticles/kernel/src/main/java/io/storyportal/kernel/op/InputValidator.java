@@ -21,26 +21,31 @@ import java.util.List;
  */
 public final class InputValidator {
 
+  /** Answers only valid or not, and stops at the first error: the fast path for good input. */
+  private final Validator flag;
+  /** Collects every error with its location: run only when the flag says the input is bad. */
   private final Validator validator;
 
-  private InputValidator(Validator validator) {
+  private InputValidator(Validator flag, Validator validator) {
+    this.flag = flag;
     this.validator = validator;
   }
 
   public static InputValidator of(String name, JsonObject schema) {
     if (schema == null) {
-      return new InputValidator(null);
+      return new InputValidator(null, null);
     }
     JsonSchemaOptions options = new JsonSchemaOptions()
       .setDraft(Draft.DRAFT202012)
-      .setBaseUri("https://storyportal.io/schemas/" + name)
-      .setOutputFormat(OutputFormat.Basic);
-    return new InputValidator(Validator.create(JsonSchema.of(schema), options));
+      .setBaseUri("https://storyportal.io/schemas/" + name);
+    return new InputValidator(
+      Validator.create(JsonSchema.of(schema), new JsonSchemaOptions(options).setOutputFormat(OutputFormat.Flag)),
+      Validator.create(JsonSchema.of(schema), new JsonSchemaOptions(options).setOutputFormat(OutputFormat.Basic)));
   }
 
   /** Throws a 400 {@link PlatformException} unless {@code input} conforms. */
   public void validate(Object input) {
-    if (validator == null) {
+    if (validator == null || Boolean.TRUE.equals(flag.validate(input).getValid())) {
       return;
     }
     OutputUnit result = validator.validate(input);
