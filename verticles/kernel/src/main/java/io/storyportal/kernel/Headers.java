@@ -27,4 +27,8 @@ public final class Headers {
   public static final String FRAME = "x-frame";
   /** Frame sequence number, from 0, per stream. */
   public static final String SEQ = "x-seq";
+
+  /** Headers the kernel itself uses on the bus; never copied onto HTTP responses. */
+  public static final java.util.Set<String> INTERNAL = java.util.Set.of(REQUEST_ID, PRINCIPAL, ROLES, STATUS, STREAM_TO,
+    STREAM_WINDOW, FRAME, SEQ);
 }

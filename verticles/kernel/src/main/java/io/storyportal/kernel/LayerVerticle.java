@@ -70,6 +70,13 @@ public abstract class LayerVerticle extends VerticleBase {
   /** Declares the layer's operations and their handlers. */
   protected abstract void declare(Operations ops);
 
+  /**
+   * Routes a layer serves beside its operations, for wire formats the operation table cannot
+   * express (L04's OpenAI- and Ollama-compatible APIs). They should call operations over the bus.
+   */
+  protected void routes(Router router) {
+  }
+
   /** Work done before operations are served (migrations, caches); runs after the port listens. */
   protected Future<Void> prepare() {
     return Future.succeededFuture();
@@ -125,6 +132,7 @@ public abstract class LayerVerticle extends VerticleBase {
       this::healthDetails).mount(router);
     router.get("/metrics").handler(PrometheusScrapingHandler.create(PlatformMetrics.registry()));
     new OperationRoutes(bus, http.getLong("bodyLimitBytes", 10L * 1024 * 1024)).mount(router, operations.operations());
+    routes(router);
     HttpErrors.install(router);
 
     HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port)

@@ -54,7 +54,7 @@ public final class BusClient {
         String status = msg.headers().get(Headers.STATUS);
         Map<String, String> replyHeaders = new HashMap<>();
         msg.headers().forEach(h -> {
-          if (!h.getKey().startsWith("x-")) {
+          if (!Headers.INTERNAL.contains(h.getKey())) {
             replyHeaders.put(h.getKey(), h.getValue());
           }
         });

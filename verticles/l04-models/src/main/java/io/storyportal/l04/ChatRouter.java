@@ -1,0 +1,97 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.PlatformException;
+import io.vertx.circuitbreaker.OpenCircuitException;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Picks the backend for a call and opens the upstream stream. Until the first token, a retryable
+ * failure moves on to the next candidate (and, after a pass over all of them, waits and tries
+ * again, up to {@code maxAttempts} tries in all); each backend's circuit breaker counts those
+ * failures and, while open, is skipped at once. Once a stream is open the choice is final: a later
+ * failure ends the call with an error, never a second answer spliced onto the first.
+ */
+public final class ChatRouter {
+
+  private final Vertx vertx;
+  private final HttpClient http;
+  private final Backends backends;
+  private final Timeouts timeouts;
+  private final int maxAttempts;
+  private final long backoffMs;
+
+  public ChatRouter(Vertx vertx, HttpClient http, Backends backends, Timeouts timeouts, int maxAttempts, long backoffMs) {
+    this.vertx = vertx;
+    this.http = http;
+    this.backends = backends;
+    this.timeouts = timeouts;
+    this.maxAttempts = maxAttempts;
+    this.backoffMs = backoffMs;
+  }
+
+  /** Opens a streamed Ollama call ({@code path} /api/chat or /api/generate) for an Ollama-shaped request. */
+  public Future<OllamaStream> open(String path, JsonObject ollamaRequest) {
+    String model = ollamaRequest.getString("model");
+    List<Backend> candidates = new ArrayList<>(backends.candidates(model).stream().filter(b -> "ollama".equals(b.type())).toList());
+    if (candidates.isEmpty()) {
+      return Future.failedFuture(new PlatformException(404, "MODEL_NOT_FOUND",
+        "model '" + model + "' is served by no backend", new JsonObject().put("known_models",
+          new JsonArray(new ArrayList<>(backends.models().keySet())))));
+    }
+    Promise<OllamaStream> result = Promise.promise();
+    attempt(path, ollamaRequest, candidates, 0, new ArrayList<>(), result);
+    return result.future();
+  }
+
+  private void attempt(String path, JsonObject request, List<Backend> candidates, int n, List<String> failures,
+                       Promise<OllamaStream> result) {
+    if (n >= maxAttempts) {
+      result.fail(new PlatformException(failures.stream().anyMatch(f -> f.contains("UPSTREAM_TIMEOUT")) ? 504 : 503,
+        "NO_BACKEND_AVAILABLE", "no backend could serve model '" + request.getString("model") + "': " + String.join("; ", failures),
+        new JsonArray(failures)));
+      return;
+    }
+    Backend b = candidates.get(n % candidates.size());
+    long wait = n > 0 && n % candidates.size() == 0 ? backoffMs * (1L << Math.min(6, n / candidates.size() - 1)) : 0;
+    Runnable go = () -> backends.breaker(b).<OllamaStream>execute(promise ->
+        OllamaStream.open(vertx, http, b, path, request, timeouts).onComplete(ar -> {
+          if (ar.succeeded()) {
+            promise.complete(ar.result());
+          } else if (ar.cause() instanceof UpstreamException ue && !ue.retryable()) {
+            // the caller's mistake, not the backend's health
+            promise.complete(null);
+            result.tryFail(ue);
+          } else {
+            promise.fail(ar.cause());
+          }
+        }))
+      .onComplete(ar -> {
+        if (result.future().isComplete()) {
+          return;
+        }
+        if (ar.succeeded() && ar.result() != null) {
+          result.complete(ar.result());
+          return;
+        }
+        Throwable err = ar.cause();
+        String why = err instanceof OpenCircuitException
+          ? "backend " + b + ": circuit open after repeated failures"
+          : err instanceof PlatformException pe ? pe.code() + " " + pe.getMessage() : String.valueOf(err);
+        failures.add(why);
+        attempt(path, request, candidates, n + 1, failures, result);
+      });
+    if (wait > 0) {
+      vertx.setTimer(wait, id -> go.run());
+    } else {
+      go.run();
+    }
+  }
+}

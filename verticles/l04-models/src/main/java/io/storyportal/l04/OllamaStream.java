@@ -1,0 +1,230 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.PlatformException;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.parsetools.RecordParser;
+
+/**
+ * One streamed call to an Ollama server ({@code POST /api/chat} or {@code /api/generate} with
+ * {@code "stream": true}). The NDJSON body is cut into lines by a {@link RecordParser}, so a line
+ * or a UTF-8 character split across TCP chunks anywhere is reassembled before it is decoded.
+ *
+ * <p>{@link #open} completes when the first chunk has arrived: until then every failure
+ * (connection, status, an error line, the first-token timeout) is an {@link UpstreamException} and
+ * the router may try another backend. After it, failures reach {@link #exceptionHandler} and the
+ * call ends. Pausing the stream pauses the TCP read (backpressure reaches Ollama); {@link #cancel}
+ * resets the request, which closes the connection Ollama is writing to.
+ */
+public final class OllamaStream {
+
+  private final Vertx vertx;
+  private final Backend backend;
+  private final String model;
+  private final Timeouts timeouts;
+  private HttpClientRequest request;
+  private RecordParser parser;
+  private JsonObject first;
+  private boolean started;
+  private boolean finished;
+  private long idleTimer = -1;
+  private long totalTimer = -1;
+  private Handler<JsonObject> handler;
+  private Handler<Void> endHandler;
+  private Handler<Throwable> exceptionHandler;
+
+  private OllamaStream(Vertx vertx, Backend backend, String model, Timeouts timeouts) {
+    this.vertx = vertx;
+    this.backend = backend;
+    this.model = model;
+    this.timeouts = timeouts;
+  }
+
+  public Backend backend() {
+    return backend;
+  }
+
+  /** Sends {@code body} to {@code path}; completes with the stream once its first chunk is here. */
+  public static Future<OllamaStream> open(Vertx vertx, HttpClient http, Backend backend, String path, JsonObject body, Timeouts timeouts) {
+    String model = body.getString("model");
+    OllamaStream s = new OllamaStream(vertx, backend, model, timeouts);
+    Promise<OllamaStream> opened = Promise.promise();
+    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(backend.url() + path)
+      .setConnectTimeout(timeouts.connectMs()).putHeader("content-type", "application/json");
+    long firstTimer = vertx.setTimer(timeouts.firstTokenMs(), id -> {
+      if (opened.tryFail(s.upstream(504, "UPSTREAM_TIMEOUT", "no first token within " + timeouts.firstTokenMs() + " ms", true))) {
+        s.cancel();
+      }
+    });
+    s.totalTimer = vertx.setTimer(timeouts.totalMs(), id -> s.fail(s.upstream(504, "UPSTREAM_TIMEOUT",
+      "answer not complete within " + timeouts.totalMs() + " ms", false), opened));
+    http.request(opts)
+      .onFailure(err -> s.fail(s.upstream(503, "UPSTREAM_UNREACHABLE", "cannot connect: " + err.getMessage(), true), opened))
+      .onSuccess(req -> {
+        s.request = req;
+        req.send(body.copy().put("stream", true).toBuffer())
+          .onFailure(err -> s.fail(s.upstream(503, "UPSTREAM_UNREACHABLE", "request failed: " + err.getMessage(), true), opened))
+          .onSuccess(resp -> s.onResponse(resp, opened));
+      });
+    return opened.future().onComplete(ar -> vertx.cancelTimer(firstTimer));
+  }
+
+  private void onResponse(HttpClientResponse resp, Promise<OllamaStream> opened) {
+    if (resp.statusCode() != 200) {
+      resp.body().onComplete(ar -> {
+        String message = ar.succeeded() ? errorText(ar.result()) : "HTTP " + resp.statusCode();
+        int status = resp.statusCode();
+        boolean retryable = status == 429 || status == 404 || status >= 500;
+        int mapped = status == 400 ? 400 : status == 404 ? 404 : status == 429 ? 429 : 502;
+        fail(upstream(mapped, status == 404 ? "MODEL_NOT_FOUND" : "UPSTREAM_ERROR", "HTTP " + status + ": " + message, retryable), opened);
+      });
+      return;
+    }
+    parser = RecordParser.newDelimited("\n", resp);
+    parser.exceptionHandler(err -> fail(upstream(502, "UPSTREAM_ERROR", "stream broke: " + err.getMessage(), !opened.future().isComplete()), opened));
+    parser.endHandler(v -> {
+      if (!finished) {
+        fail(upstream(502, "UPSTREAM_ERROR", "stream ended before its final chunk", !opened.future().isComplete()), opened);
+      }
+    });
+    parser.handler(line -> onLine(line, opened));
+  }
+
+  private void onLine(Buffer line, Promise<OllamaStream> opened) {
+    if (line.length() == 0 || finished) {
+      return;
+    }
+    JsonObject chunk;
+    try {
+      chunk = new JsonObject(line);
+    } catch (DecodeException e) {
+      fail(upstream(502, "UPSTREAM_PROTOCOL", "not a JSON line: " + e.getMessage(), !opened.future().isComplete()), opened);
+      return;
+    }
+    String error = chunk.getString("error");
+    if (error != null) {
+      fail(upstream(502, "UPSTREAM_ERROR", error, !opened.future().isComplete()), opened);
+      return;
+    }
+    armIdle();
+    if (!opened.future().isComplete()) {
+      first = chunk;
+      parser.pause();
+      cancelIdle();
+      opened.tryComplete(this);
+      return;
+    }
+    deliver(chunk);
+  }
+
+  private void deliver(JsonObject chunk) {
+    if (chunk.getBoolean("done", false)) {
+      finished = true;
+      clearTimers();
+    }
+    if (handler != null) {
+      handler.handle(chunk);
+    }
+    if (finished && endHandler != null) {
+      endHandler.handle(null);
+    }
+  }
+
+  /** Starts delivering chunks (the first one at once). */
+  public void start(Handler<JsonObject> onChunk, Handler<Void> onEnd, Handler<Throwable> onError) {
+    this.handler = onChunk;
+    this.endHandler = onEnd;
+    this.exceptionHandler = onError;
+    if (!started) {
+      started = true;
+      JsonObject f = first;
+      first = null;
+      deliver(f);
+      if (!finished) {
+        resume();
+      }
+    }
+  }
+
+  public void pause() {
+    if (parser != null && !finished) {
+      parser.pause();
+      // a paused reader is not an idle backend: the idle clock restarts on resume
+      cancelIdle();
+    }
+  }
+
+  public void resume() {
+    if (parser != null && !finished) {
+      armIdle();
+      parser.resume();
+    }
+  }
+
+  /** Stops the call: resets the HTTP request so the backend stops generating. */
+  public void cancel() {
+    finished = true;
+    clearTimers();
+    if (request != null) {
+      request.reset();
+    }
+  }
+
+  private void armIdle() {
+    cancelIdle();
+    idleTimer = vertx.setTimer(timeouts.idleMs(), id -> fail(upstream(504, "UPSTREAM_TIMEOUT",
+      "no token for " + timeouts.idleMs() + " ms", first != null && !started), null));
+  }
+
+  private void cancelIdle() {
+    if (idleTimer >= 0) {
+      vertx.cancelTimer(idleTimer);
+      idleTimer = -1;
+    }
+  }
+
+  private void clearTimers() {
+    cancelIdle();
+    if (totalTimer >= 0) {
+      vertx.cancelTimer(totalTimer);
+      totalTimer = -1;
+    }
+  }
+
+  private void fail(PlatformException e, Promise<OllamaStream> opened) {
+    if (opened != null && opened.tryFail(e)) {
+      cancel();
+      return;
+    }
+    if (finished) {
+      return;
+    }
+    cancel();
+    if (exceptionHandler != null) {
+      exceptionHandler.handle(e);
+    }
+  }
+
+  private UpstreamException upstream(int status, String code, String what, boolean retryable) {
+    return new UpstreamException(status, code, "backend " + backend.name() + " (" + backend.url() + "), model " + model + ": " + what, retryable);
+  }
+
+  private static String errorText(Buffer body) {
+    try {
+      JsonObject j = body.toJsonObject();
+      return j.getString("error", body.toString());
+    } catch (RuntimeException e) {
+      return body.toString();
+    }
+  }
+}

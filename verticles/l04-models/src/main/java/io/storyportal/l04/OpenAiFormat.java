@@ -1,0 +1,207 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.PlatformException;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.UUID;
+
+/**
+ * The OpenAI chat-completions wire format on top of Ollama's: requests are translated to
+ * {@code /api/chat} requests, Ollama chunks to {@code chat.completion.chunk} objects exactly as
+ * {@code fixtures/ollama/openai-sse.txt} shows (role only in the first chunk, an empty delta with
+ * the finish reason, a usage chunk when asked, tool-call arguments as strings).
+ */
+public final class OpenAiFormat {
+
+  private OpenAiFormat() {
+  }
+
+  /** OpenAI request → Ollama /api/chat request. */
+  public static JsonObject toOllama(JsonObject in) {
+    JsonObject options = new JsonObject();
+    copy(in, "temperature", options, "temperature");
+    copy(in, "top_p", options, "top_p");
+    copy(in, "seed", options, "seed");
+    copy(in, "frequency_penalty", options, "frequency_penalty");
+    copy(in, "presence_penalty", options, "presence_penalty");
+    copy(in, "max_tokens", options, "num_predict");
+    copy(in, "max_completion_tokens", options, "num_predict");
+    Object stop = in.getValue("stop");
+    if (stop instanceof String s) {
+      options.put("stop", new JsonArray().add(s));
+    } else if (stop instanceof JsonArray a) {
+      options.put("stop", a);
+    }
+    JsonArray messages = new JsonArray();
+    for (Object o : in.getJsonArray("messages", new JsonArray())) {
+      messages.add(message((JsonObject) o));
+    }
+    JsonObject out = new JsonObject().put("model", in.getString("model")).put("messages", messages);
+    if (!options.isEmpty()) {
+      out.put("options", options);
+    }
+    if (in.getJsonArray("tools") != null) {
+      out.put("tools", in.getJsonArray("tools"));
+    }
+    JsonObject format = in.getJsonObject("response_format");
+    if (format != null && "json_object".equals(format.getString("type"))) {
+      out.put("format", "json");
+    } else if (format != null && "json_schema".equals(format.getString("type")) && format.getJsonObject("json_schema") != null) {
+      out.put("format", format.getJsonObject("json_schema").getJsonObject("schema"));
+    }
+    return out;
+  }
+
+  private static JsonObject message(JsonObject m) {
+    JsonObject out = new JsonObject().put("role", m.getString("role"));
+    Object content = m.getValue("content");
+    if (content instanceof String s) {
+      out.put("content", s);
+    } else if (content instanceof JsonArray parts) {
+      StringBuilder text = new StringBuilder();
+      JsonArray images = new JsonArray();
+      for (Object p : parts) {
+        JsonObject part = (JsonObject) p;
+        if ("text".equals(part.getString("type"))) {
+          text.append(part.getString("text", ""));
+        } else if ("image_url".equals(part.getString("type")) && part.getJsonObject("image_url") != null) {
+          String url = part.getJsonObject("image_url").getString("url", "");
+          int comma = url.indexOf(',');
+          images.add(url.startsWith("data:") && comma > 0 ? url.substring(comma + 1) : url);
+        }
+      }
+      out.put("content", text.toString());
+      if (!images.isEmpty()) {
+        out.put("images", images);
+      }
+    } else {
+      out.put("content", "");
+    }
+    JsonArray calls = m.getJsonArray("tool_calls");
+    if (calls != null) {
+      JsonArray converted = new JsonArray();
+      for (Object c : calls) {
+        JsonObject fn = ((JsonObject) c).getJsonObject("function", new JsonObject());
+        Object args = fn.getValue("arguments");
+        JsonObject argsObj;
+        try {
+          argsObj = args instanceof String s ? new JsonObject(s) : args instanceof JsonObject j ? j : new JsonObject();
+        } catch (DecodeException e) {
+          throw PlatformException.badRequest("INVALID_TOOL_CALL", "tool call arguments must be a JSON object encoded as a string", null);
+        }
+        converted.add(new JsonObject().put("function", new JsonObject().put("name", fn.getString("name")).put("arguments", argsObj)));
+      }
+      out.put("tool_calls", converted);
+    }
+    if (m.getString("tool_call_id") != null) {
+      out.put("tool_call_id", m.getString("tool_call_id"));
+    }
+    if (m.getString("name") != null && "tool".equals(m.getString("role"))) {
+      out.put("tool_name", m.getString("name"));
+    }
+    return out;
+  }
+
+  private static void copy(JsonObject from, String key, JsonObject to, String as) {
+    if (from.getValue(key) != null) {
+      to.put(as, from.getValue(key));
+    }
+  }
+
+  /** Turns the Ollama chunks of one answer into OpenAI chunks, in order. */
+  public static final class ChunkWriter {
+    private final String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    private final long created = System.currentTimeMillis() / 1000;
+    private final String model;
+    private final boolean includeUsage;
+    private boolean roleSent;
+    private int toolCalls;
+
+    public ChunkWriter(String model, boolean includeUsage) {
+      this.model = model;
+      this.includeUsage = includeUsage;
+    }
+
+    /** The OpenAI chunks (0 to 3) for one Ollama chunk. */
+    public JsonArray chunks(JsonObject ollama) {
+      JsonArray out = new JsonArray();
+      JsonObject message = ollama.getJsonObject("message", new JsonObject());
+      String content = message.getString("content", ollama.getString("response", ""));
+      JsonArray calls = message.getJsonArray("tool_calls");
+      boolean done = ollama.getBoolean("done", false);
+      if (!content.isEmpty() || (calls != null && !calls.isEmpty()) || (!roleSent && !done)) {
+        JsonObject delta = new JsonObject();
+        if (!roleSent) {
+          delta.put("role", "assistant");
+          roleSent = true;
+        }
+        if (!content.isEmpty() || calls == null) {
+          delta.put("content", content);
+        }
+        if (calls != null && !calls.isEmpty()) {
+          delta.put("tool_calls", toolCalls(calls));
+        }
+        out.add(chunk(delta, null));
+      }
+      if (done) {
+        String reason = toolCalls > 0 ? "tool_calls" : ollama.getString("done_reason", "stop");
+        out.add(chunk(new JsonObject(), "load".equals(reason) || "unload".equals(reason) ? "stop" : reason));
+        if (includeUsage) {
+          out.add(base().put("choices", new JsonArray()).put("usage", usage(ollama)));
+        }
+      }
+      return out;
+    }
+
+    private JsonArray toolCalls(JsonArray calls) {
+      JsonArray out = new JsonArray();
+      for (Object c : calls) {
+        JsonObject fn = ((JsonObject) c).getJsonObject("function", new JsonObject());
+        Object args = fn.getValue("arguments");
+        out.add(new JsonObject()
+          .put("index", toolCalls++)
+          .put("id", "call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24))
+          .put("type", "function")
+          .put("function", new JsonObject().put("name", fn.getString("name"))
+            .put("arguments", args instanceof JsonObject j ? j.encode() : String.valueOf(args))));
+      }
+      return out;
+    }
+
+    private JsonObject chunk(JsonObject delta, String finish) {
+      JsonObject choice = new JsonObject().put("index", 0).put("delta", delta);
+      if (finish == null) {
+        choice.putNull("finish_reason");
+      } else {
+        choice.put("finish_reason", finish);
+      }
+      return base().put("choices", new JsonArray().add(choice));
+    }
+
+    private JsonObject base() {
+      return new JsonObject().put("id", id).put("object", "chat.completion.chunk").put("created", created)
+        .put("model", model).put("system_fingerprint", "fp_ollama");
+    }
+
+    /** A whole (non-streamed) completion from the collected answer. */
+    public JsonObject completion(ChatAnswer answer) {
+      JsonObject message = new JsonObject().put("role", "assistant").put("content", answer.content());
+      String reason = answer.toolCalls().isEmpty() ? answer.doneReason() : "tool_calls";
+      if (!answer.toolCalls().isEmpty()) {
+        message.put("tool_calls", toolCalls(answer.toolCalls()));
+      }
+      return new JsonObject().put("id", id).put("object", "chat.completion").put("created", created).put("model", model)
+        .put("system_fingerprint", "fp_ollama")
+        .put("choices", new JsonArray().add(new JsonObject().put("index", 0).put("message", message).put("finish_reason", reason)))
+        .put("usage", usage(answer.last()));
+    }
+  }
+
+  static JsonObject usage(JsonObject finalChunk) {
+    int prompt = finalChunk.getInteger("prompt_eval_count", 0);
+    int completion = finalChunk.getInteger("eval_count", 0);
+    return new JsonObject().put("prompt_tokens", prompt).put("completion_tokens", completion).put("total_tokens", prompt + completion);
+  }
+}

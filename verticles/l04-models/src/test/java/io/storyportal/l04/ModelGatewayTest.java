@@ -1,0 +1,242 @@
+package io.storyportal.l04;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** L04 against Ollama stand-ins speaking the documented wire format. */
+class ModelGatewayTest {
+
+  static JsonObject openAi(boolean stream) {
+    return new JsonObject().put("model", "llama3.2").put("stream", stream)
+      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "Why is the sky blue?")));
+  }
+
+  static List<JsonObject> sse(String body) {
+    List<JsonObject> out = new ArrayList<>();
+    for (String event : body.split("\n\n")) {
+      assertThat(event).startsWith("data: ");
+      String data = event.substring(6);
+      if (!data.equals("[DONE]")) {
+        out.add(new JsonObject(data));
+      }
+    }
+    return out;
+  }
+
+  /** A chunk with the fields that change per call (id, created) fixed, for comparing with the fixture. */
+  static JsonObject stable(JsonObject chunk) {
+    return chunk.copy().put("id", "chatcmpl-123").put("created", 1751919739);
+  }
+
+  @Test
+  void openAiStreamMatchesTheFixtureChunkForChunk() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      g.b(1).lines = OllamaStandIn.answer(List.of("The", " sky"));
+      HttpResponse<Buffer> r = g.post("/chat/completions", openAi(true).put("stream_options", new JsonObject().put("include_usage", true)));
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.getHeader("content-type")).isEqualTo("text/event-stream");
+      assertThat(r.getHeader("x-model-backend")).isEqualTo("b1");
+      assertThat(r.bodyAsString()).endsWith("data: [DONE]\n\n");
+      List<JsonObject> got = sse(r.bodyAsString()).stream().map(ModelGatewayTest::stable).toList();
+      List<JsonObject> expected = sse(OllamaStandIn.text("ollama/openai-sse.txt") + "\n\n");
+      // the usage chunk counts what the final Ollama chunk reports
+      assertThat(got).isEqualTo(expected.stream().map(c -> c.containsKey("usage")
+        ? c.copy().put("usage", new JsonObject().put("prompt_tokens", 26).put("completion_tokens", 4).put("total_tokens", 30)) : c).toList());
+      assertThat(g.b(1).lastRequest.getBoolean("stream")).isTrue();
+      assertThat(g.b(1).lastRequest.getJsonArray("messages").getJsonObject(0).getString("content")).isEqualTo("Why is the sky blue?");
+    }
+  }
+
+  @Test
+  void anyChunkingOfTheUpstreamGivesTheSameAnswer() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      List<String> tokens = List.of("Le ", "ciel ", "est ", "bleu ", "\u00e9t\u00e9 ", "\u6f22\u5b57 ", "\ud83d\ude00", "\n", "fin");
+      g.b(1).lines = OllamaStandIn.answer(tokens);
+      g.b(1).mode = OllamaStandIn.Mode.SPLIT;
+      for (int i = 0; i < 15; i++) {
+        HttpResponse<Buffer> r = g.post("/chat/completions", openAi(true));
+        StringBuilder content = new StringBuilder();
+        sse(r.bodyAsString()).forEach(c -> {
+          JsonArray choices = c.getJsonArray("choices");
+          if (!choices.isEmpty()) {
+            content.append(choices.getJsonObject(0).getJsonObject("delta").getString("content", ""));
+          }
+        });
+        assertThat(content.toString()).isEqualTo(String.join("", tokens));
+      }
+      HttpResponse<Buffer> whole = g.post("/chat/completions", openAi(false));
+      assertThat(whole.bodyAsJsonObject().getJsonArray("choices").getJsonObject(0).getJsonObject("message").getString("content"))
+        .isEqualTo(String.join("", tokens));
+    }
+  }
+
+  @Test
+  void nonStreamingAndOllamaCompatibleForms() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      JsonObject completion = g.post("/v1/chat/completions", openAi(false)).bodyAsJsonObject();
+      assertThat(completion.getString("object")).isEqualTo("chat.completion");
+      JsonObject choice = completion.getJsonArray("choices").getJsonObject(0);
+      assertThat(choice.getJsonObject("message").getString("content")).isEqualTo("The sky is blue.");
+      assertThat(choice.getString("finish_reason")).isEqualTo("stop");
+      assertThat(completion.getJsonObject("usage").getInteger("total_tokens")).isEqualTo(30);
+
+      JsonObject ollama = new JsonObject().put("model", "llama3.2").put("messages", openAi(true).getJsonArray("messages"));
+      HttpResponse<Buffer> nd = g.post("/api/chat", ollama);
+      assertThat(nd.getHeader("content-type")).isEqualTo("application/x-ndjson");
+      assertThat(List.of(nd.bodyAsString().strip().split("\n"))).isEqualTo(OllamaStandIn.fixtureLines("ollama/chat-stream.ndjson"));
+
+      JsonObject whole = g.post("/api/chat", ollama.copy().put("stream", false)).bodyAsJsonObject();
+      assertThat(whole.getJsonObject("message").getString("content")).isEqualTo("The sky is blue.");
+      assertThat(whole.getBoolean("done")).isTrue();
+      assertThat(whole.getInteger("eval_count")).isEqualTo(4);
+
+      assertThat(g.get("/models").bodyAsJsonObject().getJsonArray("data").getJsonObject(0).getString("id")).isEqualTo("llama3.2:latest");
+      assertThat(g.get("/v1/models").bodyAsJsonObject().getString("object")).isEqualTo("list");
+      assertThat(g.get("/api/tags").bodyAsJsonObject().getJsonArray("models").getJsonObject(0).getString("name")).isEqualTo("llama3.2:latest");
+    }
+  }
+
+  @Test
+  void toolCallsCarryStringArguments() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      g.b(1).lines = OllamaStandIn.fixtureLines("ollama/chat-tool-call.ndjson");
+      JsonObject req = openAi(true).put("tools", new JsonArray().add(new JsonObject().put("type", "function")
+        .put("function", new JsonObject().put("name", "get_weather").put("parameters", new JsonObject().put("type", "object")))));
+      List<JsonObject> chunks = sse(g.post("/chat/completions", req).bodyAsString());
+      JsonObject call = chunks.get(0).getJsonArray("choices").getJsonObject(0).getJsonObject("delta").getJsonArray("tool_calls").getJsonObject(0);
+      assertThat(call.getString("type")).isEqualTo("function");
+      assertThat(call.getString("id")).startsWith("call_");
+      assertThat(call.getJsonObject("function").getString("name")).isEqualTo("get_weather");
+      assertThat(call.getJsonObject("function").getValue("arguments")).isEqualTo("{\"city\":\"Tokyo\"}");
+      assertThat(chunks.get(1).getJsonArray("choices").getJsonObject(0).getString("finish_reason")).isEqualTo("tool_calls");
+      assertThat(g.b(1).lastRequest.getJsonArray("tools")).hasSize(1);
+
+      JsonObject whole = g.post("/chat/completions", req.copy().put("stream", false)).bodyAsJsonObject();
+      JsonObject message = whole.getJsonArray("choices").getJsonObject(0).getJsonObject("message");
+      assertThat(message.getJsonArray("tool_calls").getJsonObject(0).getJsonObject("function").getString("arguments")).isEqualTo("{\"city\":\"Tokyo\"}");
+    }
+  }
+
+  @Test
+  void aMidStreamErrorBecomesAnErrorFrameWithTheBackendsMessage() {
+    try (GatewayFixture g = new GatewayFixture(2, Map.of())) {
+      g.b(1).mode = OllamaStandIn.Mode.MID_STREAM_ERROR;
+      HttpResponse<Buffer> r = g.post("/chat/completions", openAi(true));
+      String[] events = r.bodyAsString().split("\n\n");
+      assertThat(new JsonObject(events[0].substring(6)).getJsonArray("choices").getJsonObject(0).getJsonObject("delta").getString("content")).isEqualTo("The");
+      JsonObject error = new JsonObject(events[events.length - 1].substring(6)).getJsonObject("error");
+      assertThat(error.getString("message")).contains("an error was encountered while running the model").contains("b1");
+      assertThat(r.bodyAsString()).doesNotContain("[DONE]");
+      // no second answer spliced on: the other backend was never asked
+      assertThat(g.b(2).chats.get()).isZero();
+
+      HttpResponse<Buffer> nd = g.post("/api/chat", new JsonObject().put("model", "llama3.2").put("messages", new JsonArray()));
+      String[] lines = nd.bodyAsString().strip().split("\n");
+      assertThat(new JsonObject(lines[lines.length - 1]).getString("error")).contains("an error was encountered while running the model");
+    }
+  }
+
+  @Test
+  void fallbackBeforeTheFirstTokenAndTheCircuitOpensAndCloses() {
+    try (GatewayFixture g = new GatewayFixture(2, Map.of("models.breaker.maxFailures", "2", "models.breaker.resetMs", "600"))) {
+      g.b(1).mode = OllamaStandIn.Mode.STATUS_503;
+      for (int i = 0; i < 4; i++) {
+        HttpResponse<Buffer> r = g.post("/chat/completions", openAi(false));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.getHeader("x-model-backend")).isEqualTo("b2");
+      }
+      // two failures opened b1's circuit: later calls went straight to b2
+      assertThat(g.b(1).chats.get()).isEqualTo(2);
+      assertThat(g.get("/backends").bodyAsString()).contains("\"circuit\":\"open\"");
+      g.b(1).mode = OllamaStandIn.Mode.NORMAL;
+      GatewayFixture.sleep(700);
+      HttpResponse<Buffer> r = g.post("/chat/completions", openAi(false));
+      assertThat(r.getHeader("x-model-backend")).isEqualTo("b1");
+      assertThat(g.get("/backends").bodyAsString()).doesNotContain("\"circuit\":\"open\"");
+    }
+  }
+
+  @Test
+  void everyBackendDownIsAClearErrorNamingWhatWasTried() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of("models.maxAttempts", "2"))) {
+      g.b(1).mode = OllamaStandIn.Mode.STATUS_503;
+      HttpResponse<Buffer> r = g.post("/chat/completions", openAi(true));
+      assertThat(r.statusCode()).isEqualTo(503);
+      JsonObject error = r.bodyAsJsonObject().getJsonObject("error");
+      assertThat(error.getString("code")).isEqualTo("NO_BACKEND_AVAILABLE");
+      assertThat(error.getString("message")).contains(g.b(1).url()).contains("llama3.2").contains("503");
+      assertThat(g.b(1).chats.get()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void aHangingBackendTimesOutBeforeTheFirstToken() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of("models.timeouts.firstTokenMs", "400", "models.maxAttempts", "1"))) {
+      g.b(1).mode = OllamaStandIn.Mode.HANG;
+      long t0 = System.nanoTime();
+      HttpResponse<Buffer> r = g.post("/api/chat", new JsonObject().put("model", "llama3.2").put("messages", new JsonArray()));
+      assertThat(r.statusCode()).isEqualTo(504);
+      assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("no first token within 400 ms").contains("b1");
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(3000);
+    }
+  }
+
+  @Test
+  void unknownModelIs404WithTheStandardBody() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      HttpResponse<Buffer> r = g.post("/chat/completions", openAi(true).put("model", "gpt-17"));
+      assertThat(r.statusCode()).isEqualTo(404);
+      JsonObject error = r.bodyAsJsonObject().getJsonObject("error");
+      assertThat(error.getString("code")).isEqualTo("MODEL_NOT_FOUND");
+      assertThat(error.getString("request_id")).isNotBlank();
+      assertThat(g.b(1).chats.get()).isZero();
+      assertThat(g.post("/chat/completions", new JsonObject().put("model", "llama3.2")).statusCode()).isEqualTo(400);
+    }
+  }
+
+  @Test
+  void aClientThatLeavesCancelsTheUpstreamAndASlowReaderSlowsIt() throws Exception {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      g.b(1).mode = OllamaStandIn.Mode.ENDLESS;
+      HttpClient client = g.vertx.createHttpClient();
+      HttpClientResponse resp = client.request(new RequestOptions().setMethod(HttpMethod.POST).setPort(g.port())
+          .setHost("127.0.0.1").setURI("/api/chat"))
+        .compose(req -> req.send(new JsonObject().put("model", "llama3.2").put("messages", new JsonArray()).toBuffer())).await();
+      resp.pause();
+      // a reader that takes nothing: the upstream stops once the buffers along the way (socket
+      // buffers, the bus window) are full, and stays stopped
+      List<Integer> samples = new ArrayList<>();
+      int stableFor = 0;
+      for (int i = 0; i < 60 && stableFor < 6; i++) {
+        GatewayFixture.sleep(250);
+        samples.add(g.b(1).tokensWritten.get());
+        int n = samples.size();
+        stableFor = n > 1 && samples.get(n - 1).equals(samples.get(n - 2)) ? stableFor + 1 : 0;
+      }
+      System.out.println("tokens written by the upstream while the reader is paused: " + samples);
+      assertThat(stableFor).as("the upstream stopped writing (1.5 s without a token) " + samples).isEqualTo(6);
+      // what sits in socket buffers and the bus window: bounded, not the whole endless answer
+      assertThat(samples.get(samples.size() - 1) * 130L).as("bytes held along the way").isLessThan(64L * 1024 * 1024);
+      resp.request().connection().close();
+      long deadline = System.currentTimeMillis() + 5000;
+      while (g.b(1).cancelled.get() == 0 && System.currentTimeMillis() < deadline) {
+        GatewayFixture.sleep(20);
+      }
+      assertThat(g.b(1).cancelled.get()).as("the upstream request was reset").isEqualTo(1);
+    }
+  }
+}
