@@ -9,6 +9,7 @@ import io.storyportal.l01.entities.Entities;
 import io.storyportal.l01.entities.EntityRepository;
 import io.storyportal.l01.entities.EntitySpec;
 import io.storyportal.l01.entities.Passwords;
+import io.storyportal.l01.observe.LlmRequests;
 import io.storyportal.l01.observe.RunIngest;
 import io.storyportal.l01.observe.RunQueries;
 import io.storyportal.l01.observe.RunRules;
@@ -144,5 +145,11 @@ public final class DataLayer extends LayerVerticle {
       .summary("A run's failures"), queries::failures);
     ops.add(Operation.get("/v1/stats", "l01.runs.stats").schema(RunSchemas.STATS)
       .summary("Runs, success rate, latency percentiles per step type, failures by type, time buckets"), queries::stats);
+
+    LlmRequests llm = new LlmRequests(pg);
+    ops.add(Operation.post("/llm-requests", "l01.llm_requests.record").schema(LlmRequests.RECORD_SCHEMA)
+      .summary("Record one model call (written by L04)"), llm::record);
+    ops.add(Operation.get("/llm-requests", "l01.llm_requests.list").schema(LlmRequests.QUERY_SCHEMA)
+      .summary("Recent model calls and their totals (tokens, cost)"), llm::query);
   }
 }

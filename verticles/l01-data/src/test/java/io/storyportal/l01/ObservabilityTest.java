@@ -160,4 +160,22 @@ class ObservabilityTest {
     assertThat(stats.getJsonObject("run_duration_ms").getDouble("p50")).isEqualTo(55.0);
     assertError(F.get("/v1/stats?bucket=fortnight"), 400, "VALIDATION_FAILED");
   }
+
+  @Test
+  void modelCallsAreRecordedAndTotalled() {
+    String caller = "caller-" + UUID.randomUUID();
+    JsonObject call = new JsonObject().put("request_id", "r-1").put("caller", caller).put("model", "llama3.2:latest")
+      .put("backend", "b1").put("prompt_tokens", 26).put("completion_tokens", 4).put("ttft_ms", 12.5).put("latency_ms", 80.0)
+      .put("cost_usd", 0.00042).put("status", "success").put("cached", false).put("streamed", true);
+    assertThat(F.post("/llm-requests", call).statusCode()).isEqualTo(201);
+    assertThat(F.post("/llm-requests", call.copy().put("status", "error").put("prompt_tokens", 0).put("completion_tokens", 0)
+      .put("cost_usd", 0).put("error", "backend b1: HTTP 503")).statusCode()).isEqualTo(201);
+    assertError(F.post("/llm-requests", call.copy().put("prompt_tokens", -1)), 400, "VALIDATION_FAILED");
+    JsonObject got = F.get("/llm-requests?caller=" + caller).bodyAsJsonObject();
+    assertThat(got.getJsonArray("items")).hasSize(2);
+    assertThat(got.getJsonObject("totals").getLong("prompt_tokens")).isEqualTo(26);
+    assertThat(got.getJsonObject("totals").getDouble("cost_usd")).isEqualTo(0.00042);
+    assertThat(F.get("/llm-requests?caller=" + caller + "&status=error").bodyAsJsonObject().getJsonArray("items")
+      .getJsonObject(0).getString("error")).contains("503");
+  }
 }

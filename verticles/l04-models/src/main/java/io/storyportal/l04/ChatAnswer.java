@@ -41,6 +41,11 @@ public final class ChatAnswer {
     return "load".equals(r) || "unload".equals(r) ? "stop" : r;
   }
 
+  /** The answer as Ollama's non-streamed /api/generate response. */
+  public JsonObject ollamaGenerate() {
+    return last.copy().put("response", content());
+  }
+
   /** The answer as Ollama's non-streamed /api/chat response. */
   public JsonObject ollamaChat() {
     JsonObject message = new JsonObject().put("role", "assistant").put("content", content());

@@ -39,6 +39,19 @@ public final class ChatRouter {
 
   /** Opens a streamed Ollama call ({@code path} /api/chat or /api/generate) for an Ollama-shaped request. */
   public Future<OllamaStream> open(String path, JsonObject ollamaRequest) {
+    return route(ollamaRequest, b -> OllamaStream.open(vertx, http, b, path, ollamaRequest, timeouts));
+  }
+
+  /** A whole (non-streamed) Ollama call, e.g. {@code /api/embed}: the answer and who served it. */
+  public Future<Served> call(String path, JsonObject ollamaRequest) {
+    return route(ollamaRequest, b -> OllamaCalls.post(http, b, path, ollamaRequest, timeouts).map(body -> new Served(b, body)));
+  }
+
+  /** An answer and the backend that gave it. */
+  public record Served(Backend backend, JsonObject body) {
+  }
+
+  private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener) {
     String model = ollamaRequest.getString("model");
     List<Backend> candidates = new ArrayList<>(backends.candidates(model).stream().filter(b -> "ollama".equals(b.type())).toList());
     if (candidates.isEmpty()) {
@@ -46,13 +59,13 @@ public final class ChatRouter {
         "model '" + model + "' is served by no backend", new JsonObject().put("known_models",
           new JsonArray(new ArrayList<>(backends.models().keySet())))));
     }
-    Promise<OllamaStream> result = Promise.promise();
-    attempt(path, ollamaRequest, candidates, 0, new ArrayList<>(), result);
+    Promise<T> result = Promise.promise();
+    attempt(opener, ollamaRequest, candidates, 0, new ArrayList<>(), result);
     return result.future();
   }
 
-  private void attempt(String path, JsonObject request, List<Backend> candidates, int n, List<String> failures,
-                       Promise<OllamaStream> result) {
+  private <T> void attempt(java.util.function.Function<Backend, Future<T>> opener, JsonObject request, List<Backend> candidates,
+                           int n, List<String> failures, Promise<T> result) {
     if (n >= maxAttempts) {
       result.fail(new PlatformException(failures.stream().anyMatch(f -> f.contains("UPSTREAM_TIMEOUT")) ? 504 : 503,
         "NO_BACKEND_AVAILABLE", "no backend could serve model '" + request.getString("model") + "': " + String.join("; ", failures),
@@ -61,8 +74,8 @@ public final class ChatRouter {
     }
     Backend b = candidates.get(n % candidates.size());
     long wait = n > 0 && n % candidates.size() == 0 ? backoffMs * (1L << Math.min(6, n / candidates.size() - 1)) : 0;
-    Runnable go = () -> backends.breaker(b).<OllamaStream>execute(promise ->
-        OllamaStream.open(vertx, http, b, path, request, timeouts).onComplete(ar -> {
+    Runnable go = () -> backends.breaker(b).<T>execute(promise ->
+        opener.apply(b).onComplete(ar -> {
           if (ar.succeeded()) {
             promise.complete(ar.result());
           } else if (ar.cause() instanceof UpstreamException ue && !ue.retryable()) {
@@ -86,7 +99,7 @@ public final class ChatRouter {
           ? "backend " + b + ": circuit open after repeated failures"
           : err instanceof PlatformException pe ? pe.code() + " " + pe.getMessage() : String.valueOf(err);
         failures.add(why);
-        attempt(path, request, candidates, n + 1, failures, result);
+        attempt(opener, request, candidates, n + 1, failures, result);
       });
     if (wait > 0) {
       vertx.setTimer(wait, id -> go.run());

@@ -46,7 +46,47 @@ final class CompatRoutes {
     router.post("/v1/chat/completions").handler(body).handler(this::openAiChat);
     router.get("/v1/models").handler(ctx -> bus.request("l04.models.list", new JsonObject(), Caller.fromHeaders(ctx.request().headers()))
       .onSuccess(r -> json(ctx, 200, (JsonObject) r)).onFailure(ctx::fail));
-    router.post("/api/chat").handler(body).handler(this::ollamaChat);
+    router.post("/api/chat").handler(body).handler(ctx -> ollama(ctx, "l04.chat"));
+    router.post("/api/generate").handler(body).handler(ctx -> ollama(ctx, "l04.generate"));
+    router.post("/embeddings").handler(body).handler(this::openAiEmbeddings);
+    router.post("/v1/embeddings").handler(body).handler(this::openAiEmbeddings);
+  }
+
+  private void openAiEmbeddings(RoutingContext ctx) {
+    JsonObject in;
+    try {
+      in = jsonBody(ctx);
+      if (in.getString("model") == null || in.getValue("input") == null) {
+        throw PlatformException.badRequest("VALIDATION_FAILED", "model and input are required", null);
+      }
+    } catch (PlatformException | ClassCastException e) {
+      HttpErrors.send(ctx, e instanceof PlatformException pe ? pe
+        : PlatformException.badRequest("VALIDATION_FAILED", "model must be a string", null));
+      return;
+    }
+    JsonObject request = new JsonObject().put("model", in.getString("model")).put("input", in.getValue("input"));
+    bus.call("l04.embed", request, Caller.fromHeaders(ctx.request().headers()), forwarded(ctx)).onSuccess(reply -> {
+      JsonObject answer = (JsonObject) reply.body();
+      io.vertx.core.json.JsonArray data = new io.vertx.core.json.JsonArray();
+      io.vertx.core.json.JsonArray vectors = answer.getJsonArray("embeddings", new io.vertx.core.json.JsonArray());
+      for (int i = 0; i < vectors.size(); i++) {
+        data.add(new JsonObject().put("object", "embedding").put("embedding", vectors.getJsonArray(i)).put("index", i));
+      }
+      int tokens = answer.getInteger("prompt_eval_count", 0);
+      reply.headers().forEach(ctx.response()::putHeader);
+      json(ctx, 200, new JsonObject().put("object", "list").put("data", data).put("model", in.getString("model"))
+        .put("usage", new JsonObject().put("prompt_tokens", tokens).put("total_tokens", tokens)));
+    }).onFailure(ctx::fail);
+  }
+
+  /** Trusted identity headers a caller's entry point set, passed on to the operation. */
+  private static io.vertx.core.MultiMap forwarded(RoutingContext ctx) {
+    io.vertx.core.MultiMap h = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+    String key = ctx.request().getHeader(ModelCalls.API_KEY_ID);
+    if (key != null) {
+      h.add(ModelCalls.API_KEY_ID, key);
+    }
+    return h;
   }
 
   private void openAiChat(RoutingContext ctx) {
@@ -64,22 +104,23 @@ final class CompatRoutes {
     boolean includeUsage = in.getJsonObject("stream_options", new JsonObject()).getBoolean("include_usage", false);
     OpenAiFormat.ChunkWriter writer = new OpenAiFormat.ChunkWriter(in.getString("model"), includeUsage);
     if (!in.getBoolean("stream", false)) {
-      bus.call("l04.chat", request, caller, null).onSuccess(reply -> {
+      bus.call("l04.chat", request, caller, forwarded(ctx)).onSuccess(reply -> {
         ChatAnswer answer = new ChatAnswer();
         answer.add((JsonObject) reply.body());
-        ctx.response().putHeader("x-model-backend", reply.headers().getOrDefault("x-model-backend", ""));
+        reply.headers().forEach(ctx.response()::putHeader);
         json(ctx, 200, writer.completion(answer));
       }).onFailure(ctx::fail);
       return;
     }
-    bus.stream("l04.chat.stream", request, caller).onSuccess(reader -> pipe(ctx, reader, false, chunk -> {
+    bus.stream("l04.chat.stream", request, caller, forwarded(ctx)).onSuccess(reader -> pipe(ctx, reader, false, chunk -> {
       StringBuilder sse = new StringBuilder();
       writer.chunks(chunk).forEach(c -> sse.append("data: ").append(((JsonObject) c).encode()).append("\n\n"));
       return sse.toString();
     })).onFailure(ctx::fail);
   }
 
-  private void ollamaChat(RoutingContext ctx) {
+  /** Ollama's own API: streams NDJSON unless {@code "stream": false}. */
+  private void ollama(RoutingContext ctx, String operation) {
     JsonObject in;
     try {
       in = jsonBody(ctx);
@@ -89,13 +130,13 @@ final class CompatRoutes {
     }
     Caller caller = Caller.fromHeaders(ctx.request().headers());
     if (!in.getBoolean("stream", true)) {
-      bus.call("l04.chat", in, caller, null).onSuccess(reply -> {
-        ctx.response().putHeader("x-model-backend", reply.headers().getOrDefault("x-model-backend", ""));
+      bus.call(operation, in, caller, forwarded(ctx)).onSuccess(reply -> {
+        reply.headers().forEach(ctx.response()::putHeader);
         json(ctx, 200, (JsonObject) reply.body());
       }).onFailure(ctx::fail);
       return;
     }
-    bus.stream("l04.chat.stream", in, caller).onSuccess(reader -> pipe(ctx, reader, true, chunk -> chunk.encode() + "\n"))
+    bus.stream(operation + ".stream", in, caller, forwarded(ctx)).onSuccess(reader -> pipe(ctx, reader, true, chunk -> chunk.encode() + "\n"))
       .onFailure(ctx::fail);
   }
 
@@ -126,10 +167,16 @@ final class CompatRoutes {
       }
       if (!resp.headWritten()) {
         String backend = (String) chunk.remove("backend");
+        JsonObject limit = (JsonObject) chunk.remove("ratelimit");
         resp.setChunked(true)
           .putHeader("content-type", ndjson ? "application/x-ndjson" : "text/event-stream")
           .putHeader("cache-control", "no-cache")
           .putHeader("x-model-backend", backend == null ? "" : backend);
+        if (limit != null) {
+          resp.putHeader("x-ratelimit-limit-tokens", String.valueOf(limit.getLong("limit")))
+            .putHeader("x-ratelimit-remaining-tokens", String.valueOf(Math.max(0, limit.getLong("remaining"))))
+            .putHeader("x-ratelimit-reset-tokens", limit.getLong("reset") + "s");
+        }
       }
       resp.write(render.apply(chunk));
       if (resp.writeQueueFull()) {

@@ -4,8 +4,6 @@ import io.storyportal.kernel.LayerId;
 import io.storyportal.kernel.LayerVerticle;
 import io.storyportal.kernel.op.Operation;
 import io.storyportal.kernel.op.Operations;
-import io.storyportal.kernel.op.Reply;
-import io.storyportal.kernel.stream.StreamWriter;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -31,8 +29,17 @@ public final class ModelGatewayLayer extends LayerVerticle {
          "properties":{"role":{"enum":["system","user","assistant","tool"]}}}},
        "tools":{"type":"array"},"options":{"type":"object"},"stream":{"type":"boolean"}}}""";
 
+  static final String GENERATE_SCHEMA = """
+    {"type":"object","required":["model"],
+     "properties":{"model":{"type":"string","minLength":1,"maxLength":200},"prompt":{"type":"string"},
+       "system":{"type":"string"},"options":{"type":"object"},"stream":{"type":"boolean"}}}""";
+
+  static final String EMBED_SCHEMA = """
+    {"type":"object","required":["model","input"],
+     "properties":{"model":{"type":"string","minLength":1,"maxLength":200},
+       "input":{"type":["string","array"],"items":{"type":"string"}},"truncate":{"type":"boolean"},"options":{"type":"object"}}}""";
+
   private Backends backends;
-  private ChatRouter router;
   private HttpClient upstream;
 
   public ModelGatewayLayer() {
@@ -46,17 +53,27 @@ public final class ModelGatewayLayer extends LayerVerticle {
     upstream = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) timeouts.connectMs())
       .setKeepAlive(true).setTcpNoDelay(true), new PoolOptions().setHttp1MaxSize(512));
     backends = new Backends(vertx, upstream, Backend.fromConfig(models), models.getJsonObject("breaker", new JsonObject()));
-    router = new ChatRouter(vertx, upstream, backends, timeouts, models.getInteger("maxAttempts", 3),
+    ChatRouter router = new ChatRouter(vertx, upstream, backends, timeouts, models.getInteger("maxAttempts", 3),
       models.getLong("retryBackoffMs", 100L));
+    ModelCalls calls = new ModelCalls(router, new Budgets(redis, models.getJsonArray("budgets")),
+      new ResponseCache(redis, models.getJsonObject("cache", new JsonObject())), new Accounting(bus, models.getJsonObject("prices")));
     long refresh = models.getLong("refreshMs", 30_000L);
     backends.refresh(timeouts.connectMs());
     vertx.setPeriodic(refresh, refresh, id -> backends.refresh(timeouts.connectMs()));
 
     JsonObject chat = new JsonObject(CHAT_SCHEMA);
+    JsonObject generate = new JsonObject(GENERATE_SCHEMA);
     ops.stream(Operation.post("/chat/stream", "l04.chat.stream").schema(chat)
-      .summary("Chat (Ollama /api/chat request shape); frames are Ollama chunks, the first carries \"backend\""), this::chatStream);
+        .summary("Chat (Ollama /api/chat request); frames are Ollama chunks, the first carries \"backend\" (and \"ratelimit\")"),
+      (call, out) -> calls.stream("/api/chat", call, out));
     ops.add(Operation.post("/chat", "l04.chat").schema(chat).status(200)
-      .summary("Chat, whole answer (Ollama /api/chat response shape)"), call -> collect(call.input()));
+      .summary("Chat, whole answer (Ollama /api/chat response); cached when reproducible"), call -> calls.whole("/api/chat", call));
+    ops.stream(Operation.post("/generate/stream", "l04.generate.stream").schema(generate)
+      .summary("Completion (Ollama /api/generate request); frames are Ollama chunks"), (call, out) -> calls.stream("/api/generate", call, out));
+    ops.add(Operation.post("/generate", "l04.generate").schema(generate).status(200)
+      .summary("Completion, whole answer (Ollama /api/generate response)"), call -> calls.whole("/api/generate", call));
+    ops.add(Operation.post("/api/embed", "l04.embed").schema(new JsonObject(EMBED_SCHEMA)).status(200)
+      .summary("Embeddings (Ollama /api/embed request and response)"), calls::embed);
     ops.add(Operation.get("/models", "l04.models.list")
       .summary("Models the backends really have (OpenAI list shape)"), call -> Future.succeededFuture(modelList()));
     ops.add(Operation.get("/api/tags", "l04.models.tags")
@@ -68,48 +85,6 @@ public final class ModelGatewayLayer extends LayerVerticle {
   @Override
   protected void routes(Router r) {
     new CompatRoutes(bus, conf().getJsonObject("http", new JsonObject()).getLong("bodyLimitBytes", 10L * 1024 * 1024)).mount(r);
-  }
-
-  private void chatStream(io.storyportal.kernel.op.OperationCall call, StreamWriter out) {
-    JsonObject request = call.input().copy();
-    request.remove("stream");
-    router.open("/api/chat", request).onComplete(ar -> {
-      if (ar.failed()) {
-        out.fail(ar.cause());
-        return;
-      }
-      OllamaStream s = ar.result();
-      if (out.isClosed()) {
-        s.cancel();
-        return;
-      }
-      out.cancelHandler(v -> s.cancel());
-      out.drainHandler(v -> s.resume());
-      boolean[] first = {true};
-      s.start(chunk -> {
-        if (first[0]) {
-          first[0] = false;
-          chunk = chunk.copy().put("backend", s.backend().name());
-        }
-        out.write(chunk);
-        if (out.writeQueueFull()) {
-          s.pause();
-        }
-      }, v -> out.end(), out::fail);
-    });
-  }
-
-  private Future<Reply> collect(JsonObject input) {
-    JsonObject request = input.copy();
-    request.remove("stream");
-    return router.open("/api/chat", request).compose(s -> {
-      io.vertx.core.Promise<Reply> done = io.vertx.core.Promise.promise();
-      ChatAnswer answer = new ChatAnswer();
-      s.start(answer::add,
-        v -> done.complete(Reply.of(answer.ollamaChat(), 200).header("x-model-backend", s.backend().name())),
-        done::fail);
-      return done.future();
-    });
   }
 
   private JsonObject modelList() {

@@ -64,8 +64,16 @@ public final class BusClient {
 
   /** Streaming call: the reader delivers the producer's frames with flow control. */
   public Future<StreamReader> stream(String address, JsonObject input, Caller caller) {
+    return stream(address, input, caller, null);
+  }
+
+  /** Streaming call with extra message headers. */
+  public Future<StreamReader> stream(String address, JsonObject input, Caller caller, MultiMap headers) {
     return StreamReader.open(vertx, streams, streamOpts -> {
         DeliveryOptions opts = options(caller);
+        if (headers != null) {
+          headers.forEach(h -> opts.addHeader(h.getKey(), h.getValue()));
+        }
         streamOpts.getHeaders().forEach(h -> opts.addHeader(h.getKey(), h.getValue()));
         return vertx.eventBus().request(address, input, opts);
       })

@@ -1,0 +1,101 @@
+package io.storyportal.l01.observe;
+
+import io.storyportal.kernel.op.OperationCall;
+import io.storyportal.kernel.op.Reply;
+import io.storyportal.l01.store.PgErrors;
+import io.storyportal.l01.store.Values;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The record of every model call (written by L04) and its queries: recent calls and totals. */
+public final class LlmRequests {
+
+  public static final JsonObject RECORD_SCHEMA = new JsonObject("""
+    {"type":"object","additionalProperties":false,"required":["caller","model","status"],
+     "properties":{"request_id":{"type":["string","null"],"maxLength":128},"caller":{"type":"string","maxLength":200},
+       "api_key_id":{"type":["string","null"]},
+       "model":{"type":"string","minLength":1,"maxLength":200},"backend":{"type":["string","null"],"maxLength":200},
+       "prompt_tokens":{"type":"integer","minimum":0},"completion_tokens":{"type":"integer","minimum":0},
+       "ttft_ms":{"type":["number","null"],"minimum":0},"latency_ms":{"type":["number","null"],"minimum":0},
+       "cost_usd":{"type":"number","minimum":0},"status":{"enum":["success","error","cancelled","rejected"]},
+       "error":{"type":["string","null"],"maxLength":4000},"cached":{"type":"boolean"},"streamed":{"type":"boolean"}}}""");
+
+  public static final JsonObject QUERY_SCHEMA = new JsonObject("""
+    {"type":"object","additionalProperties":false,"properties":{"caller":{"type":"string"},"model":{"type":"string"},
+      "backend":{"type":"string"},"status":{"type":"string"},"request_id":{"type":"string"},
+      "created_after":{"type":"string","maxLength":40},"limit":{"type":"integer","minimum":1,"maximum":500}}}""");
+
+  private final Pool pool;
+
+  public LlmRequests(Pool pool) {
+    this.pool = pool;
+  }
+
+  public Future<Reply> record(OperationCall call) {
+    JsonObject r = call.input();
+    return pool.preparedQuery("INSERT INTO llm_requests (request_id, caller, model, backend, prompt_tokens, completion_tokens, "
+        + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id")
+      .execute(Tuple.of(r.getString("request_id"), r.getString("caller"), r.getString("model"), r.getString("backend"),
+          r.getInteger("prompt_tokens", 0), r.getInteger("completion_tokens", 0))
+        .addValue(r.getDouble("ttft_ms")).addValue(r.getDouble("latency_ms"))
+        .addValue(BigDecimal.valueOf(r.getDouble("cost_usd", 0.0))).addValue(r.getString("status"))
+        .addValue(r.getString("error")).addValue(r.getBoolean("cached", false)).addValue(r.getBoolean("streamed", false)))
+      .recover(err -> Future.failedFuture(PgErrors.map(err)))
+      .map(rows -> Reply.of(new JsonObject().put("id", rows.iterator().next().getUUID("id").toString()), 201));
+  }
+
+  /** Recent calls (newest first) and the totals over the same filters. */
+  public Future<JsonObject> query(OperationCall call) {
+    JsonObject in = call.input();
+    List<String> where = new ArrayList<>();
+    Tuple params = Tuple.tuple();
+    for (String col : List.of("caller", "model", "backend", "status", "request_id")) {
+      if (in.containsKey(col)) {
+        params.addValue(in.getString(col));
+        where.add(col + " = $" + params.size());
+      }
+    }
+    if (in.containsKey("created_after")) {
+      params.addValue(Values.parseTime(in.getString("created_after")));
+      where.add("created_at >= $" + params.size());
+    }
+    String clause = where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where);
+    Tuple listParams = Tuple.tuple();
+    for (int i = 0; i < params.size(); i++) {
+      listParams.addValue(params.getValue(i));
+    }
+    listParams.addValue(in.getInteger("limit", 50));
+    Future<JsonArray> items = pool.preparedQuery("SELECT id, request_id, caller, model, backend, prompt_tokens, completion_tokens, "
+        + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, created_at FROM llm_requests" + clause
+        + " ORDER BY created_at DESC, id DESC LIMIT $" + listParams.size())
+      .execute(listParams).map(rows -> {
+        JsonArray a = new JsonArray();
+        for (Row r : rows) {
+          JsonObject j = new JsonObject();
+          for (int i = 0; i < r.size(); i++) {
+            Object v = r.getValue(i);
+            j.put(r.getColumnName(i), v instanceof BigDecimal d ? d.doubleValue() : Values.toJson(v));
+          }
+          a.add(j);
+        }
+        return a;
+      });
+    Future<JsonObject> totals = pool.preparedQuery("SELECT count(*) AS calls, COALESCE(sum(prompt_tokens), 0) AS prompt, "
+        + "COALESCE(sum(completion_tokens), 0) AS completion, COALESCE(sum(cost_usd), 0) AS cost FROM llm_requests" + clause)
+      .execute(params).map(rows -> {
+        Row r = rows.iterator().next();
+        return new JsonObject().put("calls", r.getLong("calls")).put("prompt_tokens", r.getLong("prompt"))
+          .put("completion_tokens", r.getLong("completion")).put("cost_usd", r.getBigDecimal("cost").doubleValue());
+      });
+    return Future.all(items, totals).recover(err -> Future.failedFuture(PgErrors.map(err)))
+      .map(v -> new JsonObject().put("items", items.result()).put("totals", totals.result()));
+  }
+}

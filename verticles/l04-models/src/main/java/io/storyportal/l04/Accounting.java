@@ -1,0 +1,74 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.Caller;
+import io.storyportal.kernel.op.BusClient;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+
+/**
+ * Records every model call in {@code llm_requests} through L01 ({@code l01.llm_requests.record}),
+ * with tokens, time to first token, latency, status and a cost from the per-model price table
+ * ({@code models.prices}: USD per 1,000 input and output tokens). Recording never delays or fails
+ * the call it describes.
+ */
+public final class Accounting {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Accounting.class);
+
+  private final BusClient bus;
+  private final JsonObject prices;
+  private volatile boolean warned;
+
+  public Accounting(BusClient bus, JsonObject prices) {
+    this.bus = bus;
+    this.prices = prices == null ? new JsonObject() : prices;
+  }
+
+  /** One finished call. */
+  public record Call(String requestId, String caller, String apiKeyId, String model, String backend, long promptTokens,
+                     long completionTokens, Double ttftMs, double latencyMs, String status, String error, boolean cached,
+                     boolean streamed) {
+  }
+
+  public BigDecimal cost(String model, long prompt, long completion) {
+    JsonObject p = prices.getJsonObject(model);
+    if (p == null && model.endsWith(":latest")) {
+      p = prices.getJsonObject(model.substring(0, model.length() - ":latest".length()));
+    }
+    if (p == null) {
+      return BigDecimal.ZERO;
+    }
+    BigDecimal in = BigDecimal.valueOf(p.getDouble("input_per_1k", 0.0)).multiply(BigDecimal.valueOf(prompt));
+    BigDecimal out = BigDecimal.valueOf(p.getDouble("output_per_1k", 0.0)).multiply(BigDecimal.valueOf(completion));
+    return in.add(out).divide(BigDecimal.valueOf(1000), 8, RoundingMode.HALF_UP);
+  }
+
+  public void record(Call c) {
+    JsonObject row = new JsonObject()
+      .put("request_id", c.requestId())
+      .put("caller", c.caller() == null ? "anonymous" : c.caller())
+      .put("model", c.model())
+      .put("backend", c.backend())
+      .put("prompt_tokens", c.promptTokens())
+      .put("completion_tokens", c.completionTokens())
+      .put("ttft_ms", c.ttftMs())
+      .put("latency_ms", c.latencyMs())
+      .put("cost_usd", c.cached() ? 0.0 : cost(c.model(), c.promptTokens(), c.completionTokens()).doubleValue())
+      .put("status", c.status())
+      .put("error", c.error())
+      .put("cached", c.cached())
+      .put("streamed", c.streamed());
+    bus.request("l01.llm_requests.record", row, Caller.ANONYMOUS).onComplete(ar -> {
+      if (ar.failed() && !warned) {
+        warned = true;
+        LOG.warn("model calls are not being recorded in llm_requests: {}", ar.cause().getMessage());
+      } else if (ar.succeeded()) {
+        warned = false;
+      }
+    });
+  }
+}

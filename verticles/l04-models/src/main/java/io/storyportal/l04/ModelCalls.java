@@ -1,0 +1,170 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.PlatformException;
+import io.storyportal.kernel.op.OperationCall;
+import io.storyportal.kernel.op.Reply;
+import io.storyportal.kernel.stream.StreamWriter;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * One model call from start to finish, whatever its entry point: budget check (before any backend
+ * is called), cache lookup for reproducible whole answers, routing, streaming with backpressure and
+ * cancellation, then accounting ({@code llm_requests}) and the budget's usage.
+ */
+final class ModelCalls {
+
+  /** Header a trusted entry point (the gateway) sets to the id of the API key used. */
+  static final String API_KEY_ID = "x-api-key-id";
+
+  private final ChatRouter router;
+  private final Budgets budgets;
+  private final ResponseCache cache;
+  private final Accounting accounting;
+
+  ModelCalls(ChatRouter router, Budgets budgets, ResponseCache cache, Accounting accounting) {
+    this.router = router;
+    this.budgets = budgets;
+    this.cache = cache;
+    this.accounting = accounting;
+  }
+
+  /** Streams an Ollama call ({@code /api/chat} or {@code /api/generate}); the first frame names the backend. */
+  void stream(String path, OperationCall call, StreamWriter out) {
+    JsonObject request = call.input().copy();
+    request.remove("stream");
+    long t0 = System.nanoTime();
+    String key = call.header(API_KEY_ID);
+    budgets.check(call.principal(), key).compose(standing -> router.open(path, request).map(s -> new Opened(s, standing)))
+      .onComplete(ar -> {
+        if (ar.failed()) {
+          out.fail(ar.cause());
+          record(call, request, null, null, null, t0, ar.cause(), false, true);
+          return;
+        }
+        OllamaStream s = ar.result().stream();
+        if (out.isClosed()) {
+          s.cancel();
+          return;
+        }
+        double[] ttft = {-1};
+        JsonObject[] last = {null};
+        out.cancelHandler(v -> {
+          s.cancel();
+          record(call, request, s.backend(), last[0], ttft[0], t0, new PlatformException(499, "CANCELLED", "caller went away"), false, true);
+        });
+        out.drainHandler(v -> s.resume());
+        s.start(chunk -> {
+          if (ttft[0] < 0) {
+            ttft[0] = (System.nanoTime() - t0) / 1e6;
+            chunk = chunk.copy().put("backend", s.backend().name());
+            if (ar.result().standing() != null) {
+              chunk.put("ratelimit", ar.result().standing().toJson());
+            }
+          }
+          last[0] = chunk;
+          out.write(chunk);
+          if (out.writeQueueFull()) {
+            s.pause();
+          }
+        }, v -> {
+          out.end();
+          record(call, request, s.backend(), last[0], ttft[0], t0, null, false, true);
+        }, err -> {
+          out.fail(err);
+          record(call, request, s.backend(), last[0], ttft[0], t0, err, false, true);
+        });
+      });
+  }
+
+  /** A whole answer: from the cache when reproducible and known, else from a backend. */
+  Future<Reply> whole(String path, OperationCall call) {
+    JsonObject request = call.input().copy();
+    request.remove("stream");
+    long t0 = System.nanoTime();
+    String key = call.header(API_KEY_ID);
+    String cacheKey = cache.key(path, request);
+    return budgets.check(call.principal(), key).compose(standing -> cache.get(cacheKey).compose(hit -> {
+      if (hit != null) {
+        JsonObject body = hit.getJsonObject("body");
+        record(call, request, new Backend(hit.getString("backend"), "ollama", "", java.util.Set.of(), 0, 1), body, null, t0, null, true, false);
+        return Future.succeededFuture(limits(Reply.of(body, 200), standing)
+          .header("x-model-backend", hit.getString("backend")).header("x-cache", "hit"));
+      }
+      return router.open(path, request).compose(s -> {
+        Promise<Reply> done = Promise.promise();
+        ChatAnswer answer = new ChatAnswer();
+        double[] ttft = {-1};
+        s.start(chunk -> {
+          if (ttft[0] < 0) {
+            ttft[0] = (System.nanoTime() - t0) / 1e6;
+          }
+          answer.add(chunk);
+        }, v -> {
+          JsonObject body = "/api/generate".equals(path) ? answer.ollamaGenerate() : answer.ollamaChat();
+          cache.put(cacheKey, new JsonObject().put("backend", s.backend().name()).put("body", body));
+          record(call, request, s.backend(), answer.last(), ttft[0], t0, null, false, false);
+          done.complete(limits(Reply.of(body, 200), standing).header("x-model-backend", s.backend().name())
+            .header("x-cache", cacheKey == null ? "off" : "miss"));
+        }, err -> {
+          record(call, request, s.backend(), answer.last(), ttft[0], t0, err, false, false);
+          done.fail(err);
+        });
+        return done.future();
+      });
+    })).onFailure(err -> {
+      if (err instanceof PlatformException pe && (pe.status() == 429 || pe.status() == 404 || pe.status() >= 500)
+        && !(err instanceof UpstreamException)) {
+        record(call, request, null, null, null, t0, err, false, false);
+      }
+    });
+  }
+
+  /** Embeddings ({@code /api/embed} request and answer shape). */
+  Future<Reply> embed(OperationCall call) {
+    JsonObject request = call.input().copy();
+    long t0 = System.nanoTime();
+    return budgets.check(call.principal(), call.header(API_KEY_ID))
+      .compose(standing -> router.call("/api/embed", request).map(served -> {
+        record(call, request, served.backend(), served.body(), null, t0, null, false, false);
+        return limits(Reply.of(served.body(), 200), standing).header("x-model-backend", served.backend().name());
+      }))
+      .onFailure(err -> record(call, request, null, null, null, t0, err, false, false));
+  }
+
+  private static Reply limits(Reply r, Budgets.Standing standing) {
+    if (standing == null) {
+      return r;
+    }
+    return r.header("x-ratelimit-limit-tokens", Long.toString(standing.limit()))
+      .header("x-ratelimit-remaining-tokens", Long.toString(Math.max(0, standing.remaining())))
+      .header("x-ratelimit-reset-tokens", standing.resetSeconds() + "s");
+  }
+
+  private void record(OperationCall call, JsonObject request, Backend backend, JsonObject last, Double ttftMs, long t0,
+                      Throwable error, boolean cached, boolean streamed) {
+    long prompt = last == null ? 0 : last.getLong("prompt_eval_count", 0L);
+    long completion = last == null ? 0 : last.getLong("eval_count", 0L);
+    String status;
+    if (error == null) {
+      status = "success";
+    } else if (error instanceof PlatformException pe && pe.status() == 499) {
+      status = "cancelled";
+    } else if (error instanceof PlatformException pe && (pe.status() == 429 || pe.status() == 404 || pe.status() == 400)) {
+      status = "rejected";
+    } else {
+      status = "error";
+    }
+    if (!cached && error == null) {
+      budgets.add(call.principal(), call.header(API_KEY_ID), prompt + completion);
+    }
+    accounting.record(new Accounting.Call(call.requestId(), call.principal(), call.header(API_KEY_ID),
+      request.getString("model"), backend == null ? null : backend.name(), prompt, completion,
+      ttftMs == null || ttftMs < 0 ? null : ttftMs, (System.nanoTime() - t0) / 1e6, status,
+      error == null ? null : error.getMessage(), cached, streamed));
+  }
+
+  private record Opened(OllamaStream stream, Budgets.Standing standing) {
+  }
+}

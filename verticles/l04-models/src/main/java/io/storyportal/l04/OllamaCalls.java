@@ -1,0 +1,45 @@
+package io.storyportal.l04;
+
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+
+/** Non-streamed calls to an Ollama server ({@code /api/embed}), with the same failure model as streams. */
+final class OllamaCalls {
+
+  private OllamaCalls() {
+  }
+
+  static Future<JsonObject> post(HttpClient http, Backend b, String path, JsonObject body, Timeouts timeouts) {
+    String where = "backend " + b.name() + " (" + b.url() + "), model " + body.getString("model") + ": ";
+    return http.request(new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(b.url() + path)
+        .setConnectTimeout(timeouts.connectMs()).setIdleTimeout(timeouts.firstTokenMs() / 1000 + 1)
+        .putHeader("content-type", "application/json"))
+      .recover(err -> Future.failedFuture(new UpstreamException(503, "UPSTREAM_UNREACHABLE", where + "cannot connect: " + err.getMessage(), true)))
+      .compose(req -> req.send(body.toBuffer())
+        .recover(err -> Future.failedFuture(new UpstreamException(503, "UPSTREAM_UNREACHABLE", where + "request failed: " + err.getMessage(), true))))
+      .compose(resp -> resp.body()
+        .recover(err -> Future.failedFuture(new UpstreamException(502, "UPSTREAM_ERROR", where + "answer broke: " + err.getMessage(), true)))
+        .compose(buf -> {
+          int status = resp.statusCode();
+          if (status == 200) {
+            try {
+              return Future.succeededFuture(buf.toJsonObject());
+            } catch (RuntimeException e) {
+              return Future.failedFuture(new UpstreamException(502, "UPSTREAM_PROTOCOL", where + "answer is not JSON", true));
+            }
+          }
+          String message;
+          try {
+            message = buf.toJsonObject().getString("error", buf.toString());
+          } catch (RuntimeException e) {
+            message = buf.toString();
+          }
+          boolean retryable = status == 429 || status == 404 || status >= 500;
+          return Future.failedFuture(new UpstreamException(status == 400 ? 400 : status == 404 ? 404 : status == 429 ? 429 : 502,
+            status == 404 ? "MODEL_NOT_FOUND" : "UPSTREAM_ERROR", where + "HTTP " + status + ": " + message, retryable));
+        }));
+  }
+}
