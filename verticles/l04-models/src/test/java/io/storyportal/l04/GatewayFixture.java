@@ -23,6 +23,11 @@ final class GatewayFixture implements AutoCloseable {
   final WebClient http;
 
   GatewayFixture(int backendCount, Map<String, String> overrides) {
+    this(backendCount, overrides, models -> { });
+  }
+
+  /** {@code models} may change the {@code models} section of the config (budgets, prices) before deploy. */
+  GatewayFixture(int backendCount, Map<String, String> overrides, java.util.function.Consumer<JsonObject> models) {
     JsonArray list = new JsonArray();
     for (int i = 0; i < backendCount; i++) {
       OllamaStandIn s = new OllamaStandIn(vertx);
@@ -34,6 +39,7 @@ final class GatewayFixture implements AutoCloseable {
     o.putAll(overrides);
     JsonObject conf = TestConfig.load(o);
     conf.getJsonObject("models").put("backends", list);
+    models.accept(conf.getJsonObject("models"));
     vertx.deployVerticle(layer, new DeploymentOptions().setConfig(conf)).await();
     http = WebClient.create(vertx);
     // the first probe runs at start; wait until every stand-in is known

@@ -86,6 +86,28 @@ final class OllamaStandIn {
       req.response().putHeader("content-type", "application/json").end(new JsonObject().put("models", list).encode());
       return;
     }
+    if (req.path().equals("/api/embed")) {
+      req.body().onSuccess(b -> {
+        lastRequest = b.toJsonObject();
+        chats.incrementAndGet();
+        req.response().putHeader("content-type", "application/json").end(text("ollama/embed.json"));
+      });
+      return;
+    }
+    if (req.path().equals("/api/generate")) {
+      req.body().onSuccess(b -> {
+        lastRequest = b.toJsonObject();
+        chats.incrementAndGet();
+        List<String> gen = new ArrayList<>();
+        for (String t : List.of("Why", " not", "?")) {
+          gen.add(new JsonObject().put("model", "llama3.2").put("created_at", "2023-08-04T19:22:45.499127Z").put("response", t)
+            .put("done", false).encode());
+        }
+        gen.add(text("ollama/generate-final.json"));
+        stream(req.response(), gen, new boolean[1]);
+      });
+      return;
+    }
     if (!req.path().equals("/api/chat")) {
       req.response().setStatusCode(404).end(new JsonObject().put("error", "404 page not found").encode());
       return;

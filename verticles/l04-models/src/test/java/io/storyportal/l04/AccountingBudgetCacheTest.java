@@ -1,0 +1,173 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.embedded.EmbeddedServers;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Budgets and the response cache on a real (embedded) Redis; the record every call leaves for
+ * {@code llm_requests} (captured where L01 would receive it); embeddings and generate.
+ */
+class AccountingBudgetCacheTest {
+
+  static EmbeddedServers.Redis redis;
+
+  @BeforeAll
+  static void startRedis() {
+    redis = new EmbeddedServers.Redis(Path.of("target", "redis-" + UUID.randomUUID()), 63803).start();
+  }
+
+  @AfterAll
+  static void stopRedis() {
+    redis.close();
+  }
+
+  static GatewayFixture gateway(java.util.function.Consumer<JsonObject> models) {
+    return new GatewayFixture(1, Map.of("redis.url", redis.url()), models);
+  }
+
+  /** Calls recorded for llm_requests, as L01 would receive them. */
+  static List<JsonObject> records(GatewayFixture g) {
+    List<JsonObject> rows = new CopyOnWriteArrayList<>();
+    MessageConsumer<JsonObject> c = g.vertx.eventBus().consumer("l01.llm_requests.record", m -> {
+      rows.add(m.body());
+      m.reply(new JsonObject().put("id", UUID.randomUUID().toString()));
+    });
+    c.completion().await();
+    return rows;
+  }
+
+  static JsonObject chat(String user, boolean deterministic) {
+    JsonObject body = new JsonObject().put("model", "llama3.2")
+      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hello " + user)));
+    if (deterministic) {
+      body.put("temperature", 0);
+    }
+    return body;
+  }
+
+  static HttpResponse<Buffer> call(GatewayFixture g, String user, JsonObject body) {
+    return g.http.post(g.port(), "127.0.0.1", "/chat/completions").putHeader("x-principal", user).putHeader("x-roles", "developer").sendJsonObject(body).await();
+  }
+
+  static void await(List<JsonObject> rows, int n) {
+    for (int i = 0; i < 200 && rows.size() < n; i++) {
+      GatewayFixture.sleep(10);
+    }
+  }
+
+  @Test
+  void everyCallIsAccountedWithTokensLatencyAndCost() {
+    try (GatewayFixture g = gateway(m -> m.put("prices", new JsonObject().put("llama3.2",
+        new JsonObject().put("input_per_1k", 0.5).put("output_per_1k", 1.5))))) {
+      List<JsonObject> rows = records(g);
+      HttpResponse<Buffer> r = g.http.post(g.port(), "127.0.0.1", "/chat/completions").putHeader("x-principal", "ada").putHeader("x-roles", "developer")
+        .putHeader("X-Request-ID", "acc-1").sendJsonObject(chat("ada", false).put("stream", true)).await();
+      assertThat(r.statusCode()).isEqualTo(200);
+      await(rows, 1);
+      JsonObject row = rows.get(0);
+      assertThat(row.getString("caller")).isEqualTo("ada");
+      assertThat(row.getString("request_id")).isEqualTo("acc-1");
+      assertThat(row.getString("model")).isEqualTo("llama3.2");
+      assertThat(row.getString("backend")).isEqualTo("b1");
+      assertThat(row.getLong("prompt_tokens")).isEqualTo(26);
+      assertThat(row.getLong("completion_tokens")).isEqualTo(4);
+      assertThat(row.getDouble("ttft_ms")).isPositive();
+      assertThat(row.getDouble("latency_ms")).isGreaterThanOrEqualTo(row.getDouble("ttft_ms"));
+      assertThat(row.getString("status")).isEqualTo("success");
+      assertThat(row.getBoolean("streamed")).isTrue();
+      assertThat(row.getDouble("cost_usd")).isEqualTo((26 * 0.5 + 4 * 1.5) / 1000);
+
+      g.b(1).mode = OllamaStandIn.Mode.STATUS_503;
+      call(g, "ada", chat("ada", false));
+      await(rows, 2);
+      assertThat(rows.get(1).getString("status")).isEqualTo("error");
+      assertThat(rows.get(1).getString("error")).contains("503");
+    }
+  }
+
+  @Test
+  void anExhaustedBudgetIs429BeforeAnyBackendIsCalled() {
+    // 40 tokens a day per user: a call costs 30, so the second call sees 10 left and the third none
+    try (GatewayFixture g = gateway(m -> m.put("budgets", new JsonArray().add(new JsonObject().put("scope", "user")
+        .put("id", "*").put("period", "day").put("tokens", 40))))) {
+      String user = "budget-" + UUID.randomUUID();
+      HttpResponse<Buffer> first = call(g, user, chat(user, false));
+      assertThat(first.statusCode()).isEqualTo(200);
+      assertThat(first.getHeader("x-ratelimit-limit-tokens")).isEqualTo("40");
+      assertThat(first.getHeader("x-ratelimit-remaining-tokens")).isEqualTo("40");
+      GatewayFixture.sleep(100);
+      HttpResponse<Buffer> second = call(g, user, chat(user, false).put("stream", true));
+      assertThat(second.statusCode()).isEqualTo(200);
+      assertThat(second.getHeader("x-ratelimit-remaining-tokens")).isEqualTo("10");
+      GatewayFixture.sleep(100);
+      int calledBefore = g.b(1).chats.get();
+      HttpResponse<Buffer> third = call(g, user, chat(user, false));
+      assertThat(third.statusCode()).isEqualTo(429);
+      JsonObject error = third.bodyAsJsonObject().getJsonObject("error");
+      assertThat(error.getString("code")).isEqualTo("TOKEN_BUDGET_EXHAUSTED");
+      assertThat(error.getString("message")).contains("user '" + user + "'").contains("40 tokens").contains("resets at");
+      assertThat(error.getJsonObject("details").getLong("reset_seconds")).isPositive();
+      assertThat(g.b(1).chats.get()).as("no upstream call").isEqualTo(calledBefore);
+      // another user has a budget of their own
+      assertThat(call(g, user + "-2", chat(user, false)).statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void aCacheHitMakesNoUpstreamCall() {
+    try (GatewayFixture g = gateway(m -> { })) {
+      String user = "cache-" + UUID.randomUUID();
+      HttpResponse<Buffer> first = call(g, user, chat(user, true));
+      assertThat(first.getHeader("x-cache")).isEqualTo("miss");
+      int calls = g.b(1).chats.get();
+      HttpResponse<Buffer> second = call(g, user, chat(user, true));
+      assertThat(second.statusCode()).isEqualTo(200);
+      assertThat(second.getHeader("x-cache")).isEqualTo("hit");
+      assertThat(second.getHeader("x-model-backend")).isEqualTo("b1");
+      assertThat(g.b(1).chats.get()).isEqualTo(calls);
+      assertThat(second.bodyAsJsonObject().getJsonArray("choices").getJsonObject(0).getJsonObject("message").getString("content"))
+        .isEqualTo("The sky is blue.");
+      // not reproducible (no temperature 0, no seed): never cached
+      assertThat(call(g, user, chat(user, false)).getHeader("x-cache")).isEqualTo("off");
+      assertThat(call(g, user, chat(user, false)).getHeader("x-cache")).isEqualTo("off");
+      assertThat(g.b(1).chats.get()).isEqualTo(calls + 2);
+    }
+  }
+
+  @Test
+  void embeddingsAndGenerateInBothStyles() {
+    try (GatewayFixture g = gateway(m -> { })) {
+      JsonObject openAi = g.post("/embeddings", new JsonObject().put("model", "llama3.2").put("input", "hello")).bodyAsJsonObject();
+      assertThat(openAi.getString("object")).isEqualTo("list");
+      assertThat(openAi.getJsonArray("data").getJsonObject(0).getJsonArray("embedding")).hasSize(10);
+      assertThat(openAi.getJsonObject("usage").getInteger("prompt_tokens")).isEqualTo(8);
+      assertThat(g.b(1).lastRequest.getString("input")).isEqualTo("hello");
+      JsonObject ollama = g.post("/api/embed", new JsonObject().put("model", "llama3.2").put("input", new JsonArray().add("a"))).bodyAsJsonObject();
+      assertThat(ollama.getJsonArray("embeddings")).hasSize(1);
+
+      HttpResponse<Buffer> gen = g.post("/api/generate", new JsonObject().put("model", "llama3.2").put("prompt", "why?"));
+      String[] lines = gen.bodyAsString().strip().split("\n");
+      assertThat(lines).hasSize(4);
+      assertThat(new JsonObject(lines[0]).getString("response")).isEqualTo("Why");
+      JsonObject whole = g.post("/api/generate", new JsonObject().put("model", "llama3.2").put("prompt", "why?").put("stream", false))
+        .bodyAsJsonObject();
+      assertThat(whole.getString("response")).isEqualTo("Why not?");
+      assertThat(whole.getInteger("eval_count")).isEqualTo(259);
+    }
+  }
+}
