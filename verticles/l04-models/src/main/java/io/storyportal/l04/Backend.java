@@ -11,7 +11,17 @@ import java.util.Set;
  * A model server the gateway routes to: an Ollama server (native API) or an OpenAI-compatible one.
  * Lower priority numbers are tried first; among equal priorities, weight decides the share.
  */
-public record Backend(String name, String type, String url, Set<String> configuredModels, int priority, int weight) {
+public record Backend(String name, String type, String url, Set<String> configuredModels, int priority, int weight,
+                      String apiKey) {
+
+  public Backend(String name, String type, String url, Set<String> configuredModels, int priority, int weight) {
+    this(name, type, url, configuredModels, priority, weight, null);
+  }
+
+  /** {@code Authorization} header value for backends that need a key (read from {@code apiKeyEnv}). */
+  public java.util.Optional<String> authorization() {
+    return apiKey == null || apiKey.isBlank() ? java.util.Optional.empty() : java.util.Optional.of("Bearer " + apiKey);
+  }
 
   public static List<Backend> fromConfig(JsonObject models) {
     JsonArray list = models.getJsonArray("backends", new JsonArray());
@@ -24,7 +34,8 @@ public record Backend(String name, String type, String url, Set<String> configur
       JsonObject b = list.getJsonObject(i);
       out.add(new Backend(b.getString("name"), b.getString("type"), trim(b.getString("url")),
         Set.copyOf(b.getJsonArray("models", new JsonArray()).getList().stream().map(Object::toString).toList()),
-        b.getInteger("priority", 0), b.getInteger("weight", 1)));
+        b.getInteger("priority", 0), b.getInteger("weight", 1),
+        b.getString("apiKeyEnv") == null ? null : System.getenv(b.getString("apiKeyEnv"))));
     }
     return out;
   }
@@ -40,6 +51,7 @@ public record Backend(String name, String type, String url, Set<String> configur
 
   @Override
   public String toString() {
+    // never the key
     return name + " (" + url + ")";
   }
 }

@@ -71,7 +71,9 @@ public final class Backends {
 
   private Future<Void> probe(Backend b, long timeoutMs) {
     String path = "openai".equals(b.type()) ? "/v1/models" : "/api/tags";
-    return http.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(b.url() + path).setTimeout(timeoutMs))
+    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(b.url() + path).setTimeout(timeoutMs);
+    b.authorization().ifPresent(a -> opts.putHeader("authorization", a));
+    return http.request(opts)
       .compose(req -> req.send())
       .compose(resp -> resp.statusCode() == 200 ? resp.body()
         : Future.failedFuture("HTTP " + resp.statusCode()))

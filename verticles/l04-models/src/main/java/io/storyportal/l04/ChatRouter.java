@@ -38,13 +38,16 @@ public final class ChatRouter {
   }
 
   /** Opens a streamed Ollama call ({@code path} /api/chat or /api/generate) for an Ollama-shaped request. */
-  public Future<OllamaStream> open(String path, JsonObject ollamaRequest) {
-    return route(ollamaRequest, b -> OllamaStream.open(vertx, http, b, path, ollamaRequest, timeouts));
+  public Future<UpstreamStream> open(String path, JsonObject ollamaRequest) {
+    return route(ollamaRequest, b -> UpstreamStream.open(vertx, http, b, path, ollamaRequest, timeouts));
   }
 
   /** A whole (non-streamed) Ollama call, e.g. {@code /api/embed}: the answer and who served it. */
   public Future<Served> call(String path, JsonObject ollamaRequest) {
-    return route(ollamaRequest, b -> OllamaCalls.post(http, b, path, ollamaRequest, timeouts).map(body -> new Served(b, body)));
+    return route(ollamaRequest, b -> "openai".equals(b.type())
+      ? OllamaCalls.post(http, b, "/v1/embeddings", OpenAiBackend.embedRequest(ollamaRequest), timeouts)
+        .map(body -> new Served(b, OpenAiBackend.embedAnswer(body)))
+      : OllamaCalls.post(http, b, path, ollamaRequest, timeouts).map(body -> new Served(b, body)));
   }
 
   /** An answer and the backend that gave it. */
@@ -53,7 +56,7 @@ public final class ChatRouter {
 
   private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener) {
     String model = ollamaRequest.getString("model");
-    List<Backend> candidates = new ArrayList<>(backends.candidates(model).stream().filter(b -> "ollama".equals(b.type())).toList());
+    List<Backend> candidates = new ArrayList<>(backends.candidates(model));
     if (candidates.isEmpty()) {
       return Future.failedFuture(new PlatformException(404, "MODEL_NOT_FOUND",
         "model '" + model + "' is served by no backend", new JsonObject().put("known_models",

@@ -43,7 +43,7 @@ final class ModelCalls {
           record(call, request, null, null, null, t0, ar.cause(), false, true);
           return;
         }
-        OllamaStream s = ar.result().stream();
+        UpstreamStream s = ar.result().stream();
         if (out.isClosed()) {
           s.cancel();
           return;
@@ -165,6 +165,6 @@ final class ModelCalls {
       error == null ? null : error.getMessage(), cached, streamed));
   }
 
-  private record Opened(OllamaStream stream, Budgets.Standing standing) {
+  private record Opened(UpstreamStream stream, Budgets.Standing standing) {
   }
 }

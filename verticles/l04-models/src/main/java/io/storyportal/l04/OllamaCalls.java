@@ -6,7 +6,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 
-/** Non-streamed calls to an Ollama server ({@code /api/embed}), with the same failure model as streams. */
+/** Non-streamed calls to a backend ({@code /api/embed}, {@code /v1/embeddings}), with the same failure model as streams. */
 final class OllamaCalls {
 
   private OllamaCalls() {
@@ -14,9 +14,11 @@ final class OllamaCalls {
 
   static Future<JsonObject> post(HttpClient http, Backend b, String path, JsonObject body, Timeouts timeouts) {
     String where = "backend " + b.name() + " (" + b.url() + "), model " + body.getString("model") + ": ";
-    return http.request(new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(b.url() + path)
-        .setConnectTimeout(timeouts.connectMs()).setIdleTimeout(timeouts.firstTokenMs() / 1000 + 1)
-        .putHeader("content-type", "application/json"))
+    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(b.url() + path)
+      .setConnectTimeout(timeouts.connectMs()).setIdleTimeout(timeouts.firstTokenMs() / 1000 + 1)
+      .putHeader("content-type", "application/json");
+    b.authorization().ifPresent(a -> opts.putHeader("authorization", a));
+    return http.request(opts)
       .recover(err -> Future.failedFuture(new UpstreamException(503, "UPSTREAM_UNREACHABLE", where + "cannot connect: " + err.getMessage(), true)))
       .compose(req -> req.send(body.toBuffer())
         .recover(err -> Future.failedFuture(new UpstreamException(503, "UPSTREAM_UNREACHABLE", where + "request failed: " + err.getMessage(), true))))
@@ -33,7 +35,8 @@ final class OllamaCalls {
           }
           String message;
           try {
-            message = buf.toJsonObject().getString("error", buf.toString());
+            Object e = buf.toJsonObject().getValue("error");
+            message = e instanceof JsonObject j ? j.getString("message", j.encode()) : e != null ? e.toString() : buf.toString();
           } catch (RuntimeException e) {
             message = buf.toString();
           }

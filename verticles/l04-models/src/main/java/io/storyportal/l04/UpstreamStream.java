@@ -26,7 +26,7 @@ import io.vertx.core.parsetools.RecordParser;
  * call ends. Pausing the stream pauses the TCP read (backpressure reaches Ollama); {@link #cancel}
  * resets the request, which closes the connection Ollama is writing to.
  */
-public final class OllamaStream {
+public final class UpstreamStream {
 
   private final Vertx vertx;
   private final Backend backend;
@@ -34,7 +34,8 @@ public final class OllamaStream {
   private final Timeouts timeouts;
   private HttpClientRequest request;
   private RecordParser parser;
-  private JsonObject first;
+  private final java.util.ArrayDeque<JsonObject> early = new java.util.ArrayDeque<>();
+  private ChunkDecoder decoder = ChunkDecoder.NDJSON;
   private boolean started;
   private boolean finished;
   private long idleTimer = -1;
@@ -43,7 +44,7 @@ public final class OllamaStream {
   private Handler<Void> endHandler;
   private Handler<Throwable> exceptionHandler;
 
-  private OllamaStream(Vertx vertx, Backend backend, String model, Timeouts timeouts) {
+  private UpstreamStream(Vertx vertx, Backend backend, String model, Timeouts timeouts) {
     this.vertx = vertx;
     this.backend = backend;
     this.model = model;
@@ -54,13 +55,26 @@ public final class OllamaStream {
     return backend;
   }
 
+  /** Streams an Ollama-shaped request from {@code backend}, in its own protocol; Ollama-shaped chunks come out. */
+  public static Future<UpstreamStream> open(Vertx vertx, HttpClient http, Backend backend, String ollamaPath, JsonObject body,
+                                            Timeouts timeouts) {
+    if ("openai".equals(backend.type())) {
+      return open(vertx, http, backend, "/v1/chat/completions", OpenAiBackend.request(ollamaPath, body),
+        OpenAiBackend.decoder(body.getString("model"), "/api/generate".equals(ollamaPath)), timeouts);
+    }
+    return open(vertx, http, backend, ollamaPath, body.copy().put("stream", true), ChunkDecoder.NDJSON, timeouts);
+  }
+
   /** Sends {@code body} to {@code path}; completes with the stream once its first chunk is here. */
-  public static Future<OllamaStream> open(Vertx vertx, HttpClient http, Backend backend, String path, JsonObject body, Timeouts timeouts) {
+  static Future<UpstreamStream> open(Vertx vertx, HttpClient http, Backend backend, String path, JsonObject body,
+                                     ChunkDecoder decoder, Timeouts timeouts) {
     String model = body.getString("model");
-    OllamaStream s = new OllamaStream(vertx, backend, model, timeouts);
-    Promise<OllamaStream> opened = Promise.promise();
+    UpstreamStream s = new UpstreamStream(vertx, backend, model, timeouts);
+    s.decoder = decoder;
+    Promise<UpstreamStream> opened = Promise.promise();
     RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(backend.url() + path)
       .setConnectTimeout(timeouts.connectMs()).putHeader("content-type", "application/json");
+    backend.authorization().ifPresent(a -> opts.putHeader("authorization", a));
     long firstTimer = vertx.setTimer(timeouts.firstTokenMs(), id -> {
       if (opened.tryFail(s.upstream(504, "UPSTREAM_TIMEOUT", "no first token within " + timeouts.firstTokenMs() + " ms", true))) {
         s.cancel();
@@ -72,14 +86,14 @@ public final class OllamaStream {
       .onFailure(err -> s.fail(s.upstream(503, "UPSTREAM_UNREACHABLE", "cannot connect: " + err.getMessage(), true), opened))
       .onSuccess(req -> {
         s.request = req;
-        req.send(body.copy().put("stream", true).toBuffer())
+        req.send(body.toBuffer())
           .onFailure(err -> s.fail(s.upstream(503, "UPSTREAM_UNREACHABLE", "request failed: " + err.getMessage(), true), opened))
           .onSuccess(resp -> s.onResponse(resp, opened));
       });
     return opened.future().onComplete(ar -> vertx.cancelTimer(firstTimer));
   }
 
-  private void onResponse(HttpClientResponse resp, Promise<OllamaStream> opened) {
+  private void onResponse(HttpClientResponse resp, Promise<UpstreamStream> opened) {
     if (resp.statusCode() != 200) {
       resp.body().onComplete(ar -> {
         String message = ar.succeeded() ? errorText(ar.result()) : "HTTP " + resp.statusCode();
@@ -100,31 +114,33 @@ public final class OllamaStream {
     parser.handler(line -> onLine(line, opened));
   }
 
-  private void onLine(Buffer line, Promise<OllamaStream> opened) {
+  private void onLine(Buffer line, Promise<UpstreamStream> opened) {
     if (line.length() == 0 || finished) {
       return;
     }
-    JsonObject chunk;
+    java.util.List<JsonObject> chunks;
     try {
-      chunk = new JsonObject(line);
-    } catch (DecodeException e) {
-      fail(upstream(502, "UPSTREAM_PROTOCOL", "not a JSON line: " + e.getMessage(), !opened.future().isComplete()), opened);
+      chunks = decoder.decode(line);
+    } catch (ChunkDecoder.LineError e) {
+      fail(upstream(502, e.code, e.getMessage(), !opened.future().isComplete()), opened);
       return;
     }
-    String error = chunk.getString("error");
-    if (error != null) {
-      fail(upstream(502, "UPSTREAM_ERROR", error, !opened.future().isComplete()), opened);
+    if (chunks.isEmpty()) {
       return;
     }
     armIdle();
     if (!opened.future().isComplete()) {
-      first = chunk;
+      early.addAll(chunks);
       parser.pause();
       cancelIdle();
       opened.tryComplete(this);
       return;
     }
-    deliver(chunk);
+    if (!started) {
+      early.addAll(chunks);
+      return;
+    }
+    chunks.forEach(this::deliver);
   }
 
   private void deliver(JsonObject chunk) {
@@ -147,9 +163,9 @@ public final class OllamaStream {
     this.exceptionHandler = onError;
     if (!started) {
       started = true;
-      JsonObject f = first;
-      first = null;
-      deliver(f);
+      while (!early.isEmpty() && !finished) {
+        deliver(early.poll());
+      }
       if (!finished) {
         resume();
       }
@@ -183,7 +199,7 @@ public final class OllamaStream {
   private void armIdle() {
     cancelIdle();
     idleTimer = vertx.setTimer(timeouts.idleMs(), id -> fail(upstream(504, "UPSTREAM_TIMEOUT",
-      "no token for " + timeouts.idleMs() + " ms", first != null && !started), null));
+      "no token for " + timeouts.idleMs() + " ms", false), null));
   }
 
   private void cancelIdle() {
@@ -201,7 +217,7 @@ public final class OllamaStream {
     }
   }
 
-  private void fail(PlatformException e, Promise<OllamaStream> opened) {
+  private void fail(PlatformException e, Promise<UpstreamStream> opened) {
     if (opened != null && opened.tryFail(e)) {
       cancel();
       return;

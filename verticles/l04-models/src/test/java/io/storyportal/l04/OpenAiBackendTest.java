@@ -1,0 +1,141 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.testing.TestConfig;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** L04 in front of an OpenAI-compatible backend (vLLM, llama.cpp server…) that replays the SSE fixture. */
+class OpenAiBackendTest {
+
+  Vertx vertx;
+  HttpServer backend;
+  ModelGatewayLayer layer;
+  WebClient http;
+  final AtomicReference<JsonObject> lastRequest = new AtomicReference<>();
+  final AtomicReference<String> lastAuthorization = new AtomicReference<>();
+  volatile String sse = OllamaStandIn.text("ollama/openai-sse.txt") + "\n\n";
+
+  @BeforeEach
+  void start() {
+    vertx = Vertx.vertx();
+    backend = vertx.createHttpServer().requestHandler(req -> {
+      lastAuthorization.set(req.getHeader("authorization"));
+      if (req.path().equals("/v1/models")) {
+        req.response().end(new JsonObject().put("object", "list").put("data", new JsonArray()
+          .add(new JsonObject().put("id", "qwen2.5").put("object", "model"))).encode());
+        return;
+      }
+      req.body().onSuccess(b -> {
+        lastRequest.set(b.toJsonObject());
+        if (req.path().equals("/v1/embeddings")) {
+          req.response().end(new JsonObject().put("object", "list").put("model", "qwen2.5")
+            .put("data", new JsonArray().add(new JsonObject().put("object", "embedding").put("index", 0)
+              .put("embedding", new JsonArray().add(0.25).add(-0.5))))
+            .put("usage", new JsonObject().put("prompt_tokens", 3).put("total_tokens", 3)).encode());
+          return;
+        }
+        // the SSE answer, cut into small pieces
+        req.response().setChunked(true).putHeader("content-type", "text/event-stream");
+        Buffer all = Buffer.buffer(sse);
+        for (int i = 0; i < all.length(); i += 7) {
+          req.response().write(all.getBuffer(i, Math.min(all.length(), i + 7)));
+        }
+        req.response().end();
+      });
+    }).listen(0, "127.0.0.1").await();
+    JsonObject conf = TestConfig.load(Map.of("redis.url", "redis://127.0.0.1:1"));
+    conf.getJsonObject("models").put("backends", new JsonArray().add(new JsonObject().put("name", "vllm").put("type", "openai")
+      .put("url", "http://127.0.0.1:" + backend.actualPort()).put("apiKeyEnv", "PATH")));
+    layer = new ModelGatewayLayer();
+    vertx.deployVerticle(layer, new DeploymentOptions().setConfig(conf)).await();
+    http = WebClient.create(vertx);
+    for (int i = 0; i < 100 && !get("/models").bodyAsString().contains("qwen2.5"); i++) {
+      GatewayFixture.sleep(20);
+    }
+  }
+
+  @AfterEach
+  void stop() {
+    vertx.close().await();
+  }
+
+  HttpResponse<Buffer> get(String path) {
+    return http.get(layer.actualPort(), "127.0.0.1", path).send().await();
+  }
+
+  HttpResponse<Buffer> post(String path, JsonObject body) {
+    return http.post(layer.actualPort(), "127.0.0.1", path).sendJsonObject(body).await();
+  }
+
+  static JsonObject chat() {
+    return new JsonObject().put("model", "qwen2.5").put("messages", new JsonArray()
+      .add(new JsonObject().put("role", "user").put("content", "hi")));
+  }
+
+  @Test
+  void ollamaClientsGetOllamaChunksFromAnOpenAiBackend() {
+    HttpResponse<Buffer> r = post("/api/chat", chat().put("options", new JsonObject().put("temperature", 0.2).put("num_predict", 50)));
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.getHeader("x-model-backend")).isEqualTo("vllm");
+    List<JsonObject> chunks = r.bodyAsString().strip().lines().map(JsonObject::new).toList();
+    assertThat(chunks.stream().map(c -> c.getJsonObject("message").getString("content")).reduce("", String::concat)).isEqualTo("The sky");
+    JsonObject last = chunks.get(chunks.size() - 1);
+    assertThat(last.getBoolean("done")).isTrue();
+    assertThat(last.getString("done_reason")).isEqualTo("stop");
+    assertThat(last.getInteger("prompt_eval_count")).isEqualTo(26);
+    assertThat(last.getInteger("eval_count")).isEqualTo(2);
+    JsonObject sent = lastRequest.get();
+    assertThat(sent.getBoolean("stream")).isTrue();
+    assertThat(sent.getJsonObject("stream_options").getBoolean("include_usage")).isTrue();
+    assertThat(sent.getDouble("temperature")).isEqualTo(0.2);
+    assertThat(sent.getInteger("max_tokens")).isEqualTo(50);
+    assertThat(lastAuthorization.get()).isEqualTo("Bearer " + System.getenv("PATH"));
+  }
+
+  @Test
+  void openAiClientsGetTheSameAnswerBackAndToolCallFragmentsAreJoined() {
+    HttpResponse<Buffer> r = post("/chat/completions", chat().put("stream", false));
+    JsonObject choice = r.bodyAsJsonObject().getJsonArray("choices").getJsonObject(0);
+    assertThat(choice.getJsonObject("message").getString("content")).isEqualTo("The sky");
+    assertThat(r.bodyAsJsonObject().getJsonObject("usage").getInteger("total_tokens")).isEqualTo(28);
+
+    String base = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"qwen2.5\",\"choices\":[{\"index\":0,";
+    sse = "data: " + base + "\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\","
+      + "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"ci\"}}]},\"finish_reason\":null}]}\n\n"
+      + "data: " + base + "\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"ty\\\":\\\"Tokyo\\\"}\"}}]},\"finish_reason\":null}]}\n\n"
+      + "data: " + base + "\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n"
+      + "data: [DONE]\n\n";
+    JsonObject msg = post("/api/chat", chat().put("stream", false)).bodyAsJsonObject().getJsonObject("message");
+    JsonObject fn = msg.getJsonArray("tool_calls").getJsonObject(0).getJsonObject("function");
+    assertThat(fn.getString("name")).isEqualTo("get_weather");
+    assertThat(fn.getJsonObject("arguments")).isEqualTo(new JsonObject().put("city", "Tokyo"));
+  }
+
+  @Test
+  void aMidStreamErrorEventAndEmbeddings() {
+    sse = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"qwen2.5\",\"choices\":[{\"index\":0,"
+      + "\"delta\":{\"content\":\"Hal\"},\"finish_reason\":null}]}\n\ndata: {\"error\":{\"message\":\"CUDA out of memory\"}}\n\n";
+    String[] lines = post("/api/chat", chat()).bodyAsString().strip().split("\n");
+    assertThat(new JsonObject(lines[lines.length - 1]).getString("error")).contains("CUDA out of memory").contains("vllm");
+
+    JsonObject emb = post("/embeddings", new JsonObject().put("model", "qwen2.5").put("input", "x")).bodyAsJsonObject();
+    assertThat(emb.getJsonArray("data").getJsonObject(0).getJsonArray("embedding")).isEqualTo(new JsonArray().add(0.25).add(-0.5));
+    assertThat(emb.getJsonObject("usage").getInteger("prompt_tokens")).isEqualTo(3);
+    assertThat(get("/backends").bodyAsString()).contains("\"type\":\"openai\"").contains("\"reachable\":true");
+  }
+}
