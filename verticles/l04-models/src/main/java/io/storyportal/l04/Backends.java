@@ -31,7 +31,7 @@ public final class Backends {
   private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
 
   /** What the last probe of a backend found. */
-  public record State(boolean reachable, Set<String> models, long checkedAt, String error, List<JsonObject> tags) {
+  public record State(boolean reachable, Set<String> models, long checkedAt, String error, List<JsonObject> tags, Set<String> loaded) {
   }
 
   private final Vertx vertx;
@@ -87,8 +87,13 @@ public final class Backends {
         Set<String> names = tags.stream().map(t -> Backend.canonical(t.getString("openai".equals(b.type()) ? "id" : "name")))
           .collect(Collectors.toSet());
         names.addAll(b.configuredModels().stream().map(Backend::canonical).toList());
+        return new State(true, Set.copyOf(names), System.currentTimeMillis(), null, tags, Set.of());
+      })
+      .compose(state -> "ollama".equals(b.type()) ? loaded(b, timeoutMs).map(l -> new State(true, state.models(),
+        state.checkedAt(), null, state.tags(), l)) : Future.succeededFuture(state))
+      .map(state -> {
         synchronized (states) {
-          states.put(b.name(), new State(true, Set.copyOf(names), System.currentTimeMillis(), null, tags));
+          states.put(b.name(), state);
         }
         return (Void) null;
       })
@@ -99,10 +104,20 @@ public final class Backends {
             LOG.warn("model backend {} is not reachable: {}", b, err.getMessage());
           }
           states.put(b.name(), new State(false, before == null ? Set.of() : before.models(), System.currentTimeMillis(),
-            err.getMessage(), before == null ? List.of() : before.tags()));
+            err.getMessage(), before == null ? List.of() : before.tags(), Set.of()));
         }
         return Future.succeededFuture();
       });
+  }
+
+  /** Models an Ollama server has in memory now ({@code /api/ps}); empty when it cannot say. */
+  private Future<Set<String>> loaded(Backend b, long timeoutMs) {
+    return http.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(b.url() + "/api/ps").setTimeout(timeoutMs))
+      .compose(req -> req.send())
+      .compose(resp -> resp.statusCode() == 200 ? resp.body() : Future.failedFuture("HTTP " + resp.statusCode()))
+      .map(body -> body.toJsonObject().getJsonArray("models", new JsonArray()).stream()
+        .map(m -> Backend.canonical(((JsonObject) m).getString("name", ""))).collect(Collectors.toSet()))
+      .otherwise(Set.of());
   }
 
   public State state(Backend b) {
@@ -128,31 +143,42 @@ public final class Backends {
         unknown.add(b);
       }
     }
-    List<Backend> ordered = order(known);
+    List<Backend> ordered = order(known, m);
     if (ordered.isEmpty()) {
-      ordered = order(unknown);
+      ordered = order(unknown, m);
     }
     return ordered;
   }
 
-  private static List<Backend> order(List<Backend> list) {
+  /** By priority; within one priority, backends that have the model loaded first, each part weighted. */
+  private List<Backend> order(List<Backend> list, String model) {
     Map<Integer, List<Backend>> byPriority = list.stream().collect(Collectors.groupingBy(Backend::priority));
     List<Backend> out = new ArrayList<>();
     byPriority.keySet().stream().sorted().forEach(p -> {
-      List<Backend> group = new ArrayList<>(byPriority.get(p));
-      // weighted shuffle: each pick proportional to weight
-      while (!group.isEmpty()) {
-        int total = group.stream().mapToInt(Backend::weight).sum();
-        int r = ThreadLocalRandom.current().nextInt(total);
-        for (int i = 0; i < group.size(); i++) {
-          r -= group.get(i).weight();
-          if (r < 0) {
-            out.add(group.remove(i));
-            break;
-          }
+      List<Backend> all = byPriority.get(p);
+      List<Backend> hot = all.stream().filter(b -> state(b) != null && state(b).loaded().contains(model)).toList();
+      List<Backend> cold = all.stream().filter(b -> !hot.contains(b)).toList();
+      out.addAll(weighted(hot));
+      out.addAll(weighted(cold));
+    });
+    return out;
+  }
+
+  /** A weighted shuffle: each next pick is proportional to weight. */
+  private static List<Backend> weighted(List<Backend> list) {
+    List<Backend> out = new ArrayList<>();
+    List<Backend> group = new ArrayList<>(list);
+    while (!group.isEmpty()) {
+      int total = group.stream().mapToInt(Backend::weight).sum();
+      int r = ThreadLocalRandom.current().nextInt(total);
+      for (int i = 0; i < group.size(); i++) {
+        r -= group.get(i).weight();
+        if (r < 0) {
+          out.add(group.remove(i));
+          break;
         }
       }
-    });
+    }
     return out;
   }
 

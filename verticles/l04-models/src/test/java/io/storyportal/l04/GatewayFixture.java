@@ -28,12 +28,19 @@ final class GatewayFixture implements AutoCloseable {
 
   /** {@code models} may change the {@code models} section of the config (budgets, prices) before deploy. */
   GatewayFixture(int backendCount, Map<String, String> overrides, java.util.function.Consumer<JsonObject> models) {
+    this(backendCount, overrides, models, standIns -> { });
+  }
+
+  /** {@code standIns} may set the stand-ins up before L04 first probes them. */
+  GatewayFixture(int backendCount, Map<String, String> overrides, java.util.function.Consumer<JsonObject> models,
+                 java.util.function.Consumer<List<OllamaStandIn>> standIns) {
     JsonArray list = new JsonArray();
     for (int i = 0; i < backendCount; i++) {
       OllamaStandIn s = new OllamaStandIn(vertx);
       backends.add(s);
       list.add(new JsonObject().put("name", "b" + (i + 1)).put("type", "ollama").put("url", s.url()).put("priority", i));
     }
+    standIns.accept(backends);
     Map<String, String> o = new HashMap<>(Map.of("redis.url", "redis://127.0.0.1:1", "models.refreshMs", "600000",
       "models.retryBackoffMs", "10"));
     o.putAll(overrides);

@@ -239,4 +239,16 @@ class ModelGatewayTest {
       assertThat(g.b(1).cancelled.get()).as("the upstream request was reset").isEqualTo(1);
     }
   }
+
+  @Test
+  void aBackendWithTheModelLoadedIsPreferredAmongEquals() {
+    try (GatewayFixture g = new GatewayFixture(2, Map.of(),
+        m -> m.getJsonArray("backends").forEach(b -> ((JsonObject) b).put("priority", 0)),
+        standIns -> standIns.get(1).loaded = List.of("llama3.2:latest"))) {
+      for (int i = 0; i < 8; i++) {
+        assertThat(g.post("/chat/completions", openAi(false)).getHeader("x-model-backend")).isEqualTo("b2");
+      }
+      assertThat(g.b(1).chats.get()).isZero();
+    }
+  }
 }

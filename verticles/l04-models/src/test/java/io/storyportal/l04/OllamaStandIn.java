@@ -33,6 +33,8 @@ final class OllamaStandIn {
   /** Lines to stream for a chat; by default the fixture answer. */
   volatile List<String> lines = fixtureLines("ollama/chat-stream.ndjson");
   volatile long lineDelayMs;
+  /** Models reported as loaded in memory by /api/ps. */
+  volatile List<String> loaded = List.of();
   final AtomicInteger chats = new AtomicInteger();
   final AtomicInteger cancelled = new AtomicInteger();
   final AtomicInteger tokensWritten = new AtomicInteger();
@@ -83,6 +85,12 @@ final class OllamaStandIn {
       for (String m : models) {
         list.add(tags.getJsonArray("models").getJsonObject(0).copy().put("name", m).put("model", m));
       }
+      req.response().putHeader("content-type", "application/json").end(new JsonObject().put("models", list).encode());
+      return;
+    }
+    if (req.path().equals("/api/ps")) {
+      JsonArray list = new JsonArray();
+      loaded.forEach(m -> list.add(new JsonObject().put("name", m).put("model", m)));
       req.response().putHeader("content-type", "application/json").end(new JsonObject().put("models", list).encode());
       return;
     }
