@@ -11,5 +11,6 @@ case "$what" in
   startup) exec java -cp "$CP" io.storyportal.bench.StartupBench verticles/launcher/target/platform.jar "$@" ;;
   bus)     exec java $OPENS -Xmx512m -cp "$CP" io.storyportal.bench.BusBench "$@" ;;
   ingest)  exec java $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.IngestBench "$@" ;;
-  *) echo "usage: bench/run.sh startup [runs] | bus [seconds] [in-flight] | ingest [seconds] [rate] [steady-seconds]" >&2; exit 2 ;;
+  streams) exec java $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.StreamBench "$@" ;;
+  *) echo "usage: bench/run.sh startup [runs] | bus [seconds] [in-flight] | ingest [seconds] [rate] [steady-seconds] | streams [streams] [tokens] [interval-ms]" >&2; exit 2 ;;
 esac

@@ -51,7 +51,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
     JsonObject models = conf().getJsonObject("models", new JsonObject());
     Timeouts timeouts = Timeouts.from(models.getJsonObject("timeouts"));
     upstream = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) timeouts.connectMs())
-      .setKeepAlive(true).setTcpNoDelay(true), new PoolOptions().setHttp1MaxSize(512));
+      .setKeepAlive(true).setTcpNoDelay(true), new PoolOptions().setHttp1MaxSize(models.getInteger("maxConnections", 4096)));
     backends = new Backends(vertx, upstream, Backend.fromConfig(models), models.getJsonObject("breaker", new JsonObject()));
     ChatRouter router = new ChatRouter(vertx, upstream, backends, timeouts, models.getInteger("maxAttempts", 3),
       models.getLong("retryBackoffMs", 100L));

@@ -39,6 +39,8 @@ public final class UpstreamStream {
   private boolean started;
   private boolean finished;
   private long idleTimer = -1;
+  private long lastActivityNanos;
+  private boolean idlePaused;
   private long totalTimer = -1;
   private Handler<JsonObject> handler;
   private Handler<Void> endHandler;
@@ -175,7 +177,6 @@ public final class UpstreamStream {
   public void pause() {
     if (parser != null && !finished) {
       parser.pause();
-      // a paused reader is not an idle backend: the idle clock restarts on resume
       cancelIdle();
     }
   }
@@ -196,21 +197,34 @@ public final class UpstreamStream {
     }
   }
 
+  /**
+   * Notes activity and makes sure the idle watch runs. One periodic check per stream rather than a
+   * timer re-armed per token: at thousands of tokens a second, scheduling and cancelling a timer per
+   * token was measurable.
+   */
   private void armIdle() {
-    cancelIdle();
-    idleTimer = vertx.setTimer(timeouts.idleMs(), id -> fail(upstream(504, "UPSTREAM_TIMEOUT",
-      "no token for " + timeouts.idleMs() + " ms", false), null));
+    lastActivityNanos = System.nanoTime();
+    idlePaused = false;
+    if (idleTimer < 0) {
+      long every = Math.max(20, Math.min(1000, timeouts.idleMs() / 4));
+      idleTimer = vertx.setPeriodic(every, id -> {
+        if (!idlePaused && System.nanoTime() - lastActivityNanos > timeouts.idleMs() * 1_000_000L) {
+          fail(upstream(504, "UPSTREAM_TIMEOUT", "no token for " + timeouts.idleMs() + " ms", false), null);
+        }
+      });
+    }
   }
 
+  /** A paused reader is not an idle backend: the idle clock stops until the next resume. */
   private void cancelIdle() {
+    idlePaused = true;
+  }
+
+  private void clearTimers() {
     if (idleTimer >= 0) {
       vertx.cancelTimer(idleTimer);
       idleTimer = -1;
     }
-  }
-
-  private void clearTimers() {
-    cancelIdle();
     if (totalTimer >= 0) {
       vertx.cancelTimer(totalTimer);
       totalTimer = -1;

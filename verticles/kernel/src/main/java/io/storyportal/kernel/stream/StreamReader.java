@@ -67,6 +67,7 @@ public final class StreamReader implements ReadStream<JsonObject> {
    */
   public static Future<StreamReader> open(Vertx vertx, StreamSettings settings,
                                           Function<DeliveryOptions, Future<Message<Object>>> start) {
+    FrameCodec.ensure(vertx);
     StreamReader r = new StreamReader(vertx, settings.window(), settings);
     r.consumer = r.bus.consumer(r.dataAddress, r::onFrame);
     DeliveryOptions opts = new DeliveryOptions()

@@ -83,6 +83,7 @@ public final class StreamWriter {
         return Future.failedFuture(PlatformException.badRequest("STREAM_WINDOW_INVALID", "stream window must be an integer", asked));
       }
     }
+    FrameCodec.ensure(vertx);
     StreamWriter w = new StreamWriter(vertx, to, window, settings, requestId);
     w.control = w.bus.consumer(w.controlAddress, w::onControl);
     return w.control.completion().map(v -> {
@@ -208,7 +209,7 @@ public final class StreamWriter {
   }
 
   private void send(String kind, JsonObject body) {
-    DeliveryOptions opts = new DeliveryOptions().addHeader(Headers.FRAME, kind);
+    DeliveryOptions opts = new DeliveryOptions().setCodecName(FrameCodec.NAME).addHeader(Headers.FRAME, kind);
     if (!Frames.PING.equals(kind)) {
       opts.addHeader(Headers.SEQ, Long.toString(seq++));
     }

@@ -1,0 +1,273 @@
+package io.storyportal.bench;
+
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.parsetools.RecordParser;
+import org.HdrHistogram.Histogram;
+
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Many concurrent streams through L04 against the same Ollama stand-in called directly, in one run.
+ * The stand-in (in this JVM) emits N tokens per stream at a fixed interval; every token carries the
+ * {@code System.nanoTime()} at which it was emitted, so the load generator (same JVM) measures each
+ * token's delivery latency exactly, directly and through L04 (its own process: {@code Main --layers l04}).
+ * Reports tokens out vs in, time to first token and per-token latency (p50/p99) for both paths and
+ * the difference, and L04's heap per open stream (heap after a full GC with all streams open, minus
+ * idle, divided by the streams).
+ *
+ * <p>Args: streams (1000), tokens per stream (40), ms between tokens (50).
+ */
+public final class StreamBench {
+
+  static final boolean DEBUG = Boolean.getBoolean("bench.debug");
+
+  public static void main(String[] args) throws Exception {
+    int streams = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
+    int tokens = args.length > 1 ? Integer.parseInt(args[1]) : 40;
+    long intervalMs = args.length > 2 ? Long.parseLong(args[2]) : 50;
+
+    Vertx vertx = Vertx.vertx();
+    // the stand-in has a Vert.x of its own, so its timers never queue behind the load generator
+    Vertx standInVertx = Vertx.vertx();
+    HttpServer standIn = standInVertx.createHttpServer().requestHandler(req -> {
+      if (req.path().equals("/api/tags")) {
+        req.response().end(new JsonObject().put("models", new JsonArray().add(new JsonObject().put("name", "bench:latest"))).encode());
+      } else if (req.path().equals("/api/ps")) {
+        req.response().end("{\"models\":[]}");
+      } else {
+        req.body().onSuccess(b -> emit(standInVertx, req.response(), tokens, intervalMs));
+      }
+    }).listen(0, "127.0.0.1").await();
+
+    Path conf = Files.createTempDirectory("stream-bench-conf");
+    JsonObject platform = new JsonObject(Files.readString(Path.of("conf", "platform.json")));
+    platform.getJsonObject("models").put("backends", new JsonArray().add(new JsonObject().put("name", "standin").put("type", "ollama")
+      .put("url", "http://127.0.0.1:" + standIn.actualPort())));
+    Files.writeString(conf.resolve("platform.json"), platform.encode());
+    int l04Port = 18404;
+    Path log = Path.of("bench", "target", "stream-bench-l04.log");
+    Files.createDirectories(log.getParent());
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+      "-Xmx1g", System.getProperty("bench.l04.jvmArg", "-Dbench=1"), "-cp", System.getProperty("java.class.path"), "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),
+      "--layers", "l04", "--set", "http.ports.l04=" + l04Port, "--set", "redis.embedded.port=63810",
+      "--set", "dataDir=bench/target/stream-data"));
+    Process l04 = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      waitReady(l04, l04Port, log);
+      HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
+        new PoolOptions().setHttp1MaxSize(streams + 50));
+      run(vertx, client, "direct", standIn.actualPort(), "/api/chat", Math.min(streams, 100), tokens, true, null);
+      run(vertx, client, "via L04", l04Port, "/chat/completions", Math.min(streams, 100), tokens, false, null);
+      double idleHeap = heapAfterGc(l04, l04Port);
+      Result direct = run(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, tokens, true, null);
+      double[] openHeap = {0};
+      Result gateway = run(vertx, client, "via L04", l04Port, "/chat/completions", streams, tokens, false,
+        () -> {
+          try {
+            openHeap[0] = heapAfterGc(l04, l04Port);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
+      System.out.printf("%d streams x %d tokens, one every %d ms%n", streams, tokens, intervalMs);
+      direct.print();
+      gateway.print();
+      System.out.printf("added time to first token: p50 %+.3f ms, p99 %+.3f ms%n",
+        (gateway.ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50)) / 1e6,
+        (gateway.ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99)) / 1e6);
+      System.out.printf("added per-token latency: p50 %+.3f ms, p99 %+.3f ms%n",
+        (gateway.token.getValueAtPercentile(50) - direct.token.getValueAtPercentile(50)) / 1e6,
+        (gateway.token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99)) / 1e6);
+      System.out.printf("L04 heap after GC: idle %.1f MiB, with %d streams open %.1f MiB -> %.1f KiB per open stream%n",
+        idleHeap, streams, openHeap[0], (openHeap[0] - idleHeap) * 1024 / streams);
+    } finally {
+      if (System.getProperty("bench.l04.jfr") != null) {
+        new ProcessBuilder("jcmd", Long.toString(l04.pid()), "JFR.dump", "filename=" + System.getProperty("bench.l04.jfr"))
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+      }
+      l04.destroy();
+      l04.waitFor(15, TimeUnit.SECONDS);
+      vertx.close().await();
+      standInVertx.close().await();
+    }
+  }
+
+  /** Tokens at a fixed rate, each carrying the nanoTime it was emitted at; then Ollama's final chunk. */
+  static void emit(Vertx vertx, HttpServerResponse resp, int tokens, long intervalMs) {
+    resp.setChunked(true).putHeader("content-type", "application/x-ndjson");
+    int[] sent = {0};
+    long[] timer = {0};
+    resp.closeHandler(v -> vertx.cancelTimer(timer[0]));
+    Runnable tick = () -> {
+      if (sent[0] < tokens) {
+        sent[0]++;
+        resp.write("{\"model\":\"bench\",\"created_at\":\"2026-11-22T00:00:00Z\",\"message\":{\"role\":\"assistant\",\"content\":\"t"
+          + System.nanoTime() + " \"},\"done\":false}\n");
+      } else {
+        vertx.cancelTimer(timer[0]);
+        resp.end("{\"model\":\"bench\",\"created_at\":\"2026-11-22T00:00:00Z\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+          + "\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":5,\"eval_count\":" + tokens + "}\n");
+      }
+    };
+    tick.run();
+    timer[0] = vertx.setPeriodic(intervalMs, id -> tick.run());
+  }
+
+  /** Emit times in a line: every "t<digits> " (cheap scanning: the generator must not be the bottleneck). */
+  static int times(io.vertx.core.buffer.Buffer line, long[] out) {
+    int n = 0;
+    int len = line.length();
+    for (int i = 0; i + 1 < len && n < out.length; i++) {
+      if (line.getByte(i) == 't' && i > 0 && line.getByte(i - 1) == '"') {
+        int j = i + 1;
+        long v = 0;
+        boolean neg = j < len && line.getByte(j) == '-';
+        if (neg) {
+          j++;
+        }
+        int start = j;
+        while (j < len && line.getByte(j) >= '0' && line.getByte(j) <= '9') {
+          v = v * 10 + (line.getByte(j) - '0');
+          j++;
+        }
+        if (j - start >= 6 && j < len && line.getByte(j) == ' ') {
+          out[n++] = neg ? -v : v;
+        }
+        i = j;
+      }
+    }
+    return n;
+  }
+
+  record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, long errors) {
+    void print() {
+      System.out.printf("%-8s tokens in %d, out %d%s; TTFT p50 %.3f ms p99 %.3f ms; per-token p50 %.3f ms p99 %.3f ms%n", name,
+        expected, received.get(), errors > 0 ? " (" + errors + " failed streams)" : "",
+        ttft.getValueAtPercentile(50) / 1e6, ttft.getValueAtPercentile(99) / 1e6,
+        token.getValueAtPercentile(50) / 1e6, token.getValueAtPercentile(99) / 1e6);
+    }
+  }
+
+  static Result run(Vertx vertx, HttpClient client, String name, int port, String path, int streams, int tokens, boolean ollama,
+                    Runnable whileOpen) throws Exception {
+    Histogram ttft = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    Histogram token = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    AtomicLong received = new AtomicLong();
+    AtomicLong errors = new AtomicLong();
+    AtomicLong done = new AtomicLong();
+    Promise<Void> all = Promise.promise();
+    JsonObject body = new JsonObject().put("model", "bench").put("stream", true)
+      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "go")));
+    // streams spread over the generator's event loops
+    List<io.vertx.core.Context> contexts = new ArrayList<>();
+    for (int c = 0; c < 2; c++) {
+      contexts.add(vertx.getOrCreateContext());
+    }
+    for (int i = 0; i < streams; i++) {
+      contexts.get(i % contexts.size()).runOnContext(v -> {
+        long t0 = System.nanoTime();
+        boolean[] first = {true};
+        int[] mine = {0};
+        String[] lastLine = {""};
+        client.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(port).setURI(path))
+          .compose(req -> req.send(body.toBuffer()))
+          .onSuccess(resp -> {
+            RecordParser parser = RecordParser.newDelimited("\n", resp);
+            parser.handler(line -> {
+              long now = System.nanoTime();
+              if (DEBUG && line.length() > 0) {
+                lastLine[0] = line.toString();
+              }
+              long[] emittedAt = new long[4];
+              int found = times(line, emittedAt);
+              for (int k = 0; k < found; k++) {
+                long emitted = emittedAt[k];
+                if (first[0]) {
+                  first[0] = false;
+                  ttft.recordValue(now - t0);
+                }
+                token.recordValue(Math.max(0, now - emitted));
+                received.incrementAndGet();
+                mine[0]++;
+              }
+            });
+            parser.endHandler(x -> {
+              if (mine[0] < tokens && DEBUG) {
+                System.out.println("short stream (" + mine[0] + " tokens), last line: " + lastLine[0]);
+              }
+              if (done.incrementAndGet() == streams) {
+                all.tryComplete();
+              }
+            });
+            parser.exceptionHandler(err -> {
+              errors.incrementAndGet();
+              if (done.incrementAndGet() == streams) {
+                all.tryComplete();
+              }
+            });
+          })
+          .onFailure(err -> {
+            errors.incrementAndGet();
+            if (done.incrementAndGet() == streams) {
+              all.tryComplete();
+            }
+          });
+      });
+    }
+    if (whileOpen != null) {
+      Thread.sleep(1000);
+      whileOpen.run();
+    }
+    all.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
+    return new Result(name, (long) streams * tokens, received, ttft, token, errors.get());
+  }
+
+  static void waitReady(Process p, int port, Path log) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    while (System.nanoTime() < deadline) {
+      if (!p.isAlive()) {
+        throw new IllegalStateException("L04 exited: " + Files.readString(log));
+      }
+      try {
+        HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/models")).build(),
+          HttpResponse.BodyHandlers.ofString());
+        if (r.body().contains("bench:latest")) {
+          return;
+        }
+      } catch (java.io.IOException e) {
+        // not yet
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("L04 not ready: " + Files.readString(log));
+  }
+
+  static double heapAfterGc(Process p, int port) throws Exception {
+    new ProcessBuilder("jcmd", Long.toString(p.pid()), "GC.run").redirectErrorStream(true)
+      .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+    String detailed = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+      URI.create("http://127.0.0.1:" + port + "/health/detailed")).build(), HttpResponse.BodyHandlers.ofString()).body();
+    Matcher m = Pattern.compile("\"heap_used_bytes\":(\\d+)").matcher(detailed);
+    return m.find() ? Long.parseLong(m.group(1)) / 1048576.0 : -1;
+  }
+}
