@@ -34,16 +34,20 @@ import java.util.regex.Pattern;
  * the difference, and L04's heap per open stream (heap after a full GC with all streams open, minus
  * idle, divided by the streams).
  *
- * <p>Args: streams (1000), tokens per stream (40), ms between tokens (50).
+ * <p>Args: streams (1000), tokens per stream (40), ms between tokens (50), ms over which the
+ * streams start (0 = all at once).
  */
 public final class StreamBench {
 
   static final boolean DEBUG = Boolean.getBoolean("bench.debug");
+  /** Streams start spread evenly over this many ms (0: all at once). */
+  static long RAMP_MS;
 
   public static void main(String[] args) throws Exception {
     int streams = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     int tokens = args.length > 1 ? Integer.parseInt(args[1]) : 40;
     long intervalMs = args.length > 2 ? Long.parseLong(args[2]) : 50;
+    RAMP_MS = args.length > 3 ? Long.parseLong(args[3]) : 0;
 
     Vertx vertx = Vertx.vertx();
     // the stand-in has a Vert.x of its own, so its timers never queue behind the load generator
@@ -88,7 +92,7 @@ public final class StreamBench {
             throw new IllegalStateException(e);
           }
         });
-      System.out.printf("%d streams x %d tokens, one every %d ms%n", streams, tokens, intervalMs);
+      System.out.printf("%d streams x %d tokens, one every %d ms, started over %d ms%n", streams, tokens, intervalMs, RAMP_MS);
       direct.print();
       gateway.print();
       System.out.printf("added time to first token: p50 %+.3f ms, p99 %+.3f ms%n",
@@ -183,7 +187,8 @@ public final class StreamBench {
       contexts.add(vertx.getOrCreateContext());
     }
     for (int i = 0; i < streams; i++) {
-      contexts.get(i % contexts.size()).runOnContext(v -> {
+      long delay = RAMP_MS * i / streams;
+      contexts.get(i % contexts.size()).runOnContext(v0 -> vertx.setTimer(Math.max(1, delay), v -> {
         long t0 = System.nanoTime();
         boolean[] first = {true};
         int[] mine = {0};
@@ -231,10 +236,10 @@ public final class StreamBench {
               all.tryComplete();
             }
           });
-      });
+      }));
     }
     if (whileOpen != null) {
-      Thread.sleep(1000);
+      Thread.sleep(1000 + RAMP_MS);
       whileOpen.run();
     }
     all.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
