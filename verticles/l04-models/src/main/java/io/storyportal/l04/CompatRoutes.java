@@ -1,9 +1,9 @@
 package io.storyportal.l04;
 
 import io.storyportal.kernel.Caller;
-import io.storyportal.kernel.ErrorBody;
 import io.storyportal.kernel.PlatformException;
 import io.storyportal.kernel.http.HttpErrors;
+import io.storyportal.kernel.http.HttpStreams;
 import io.storyportal.kernel.op.BusClient;
 import io.storyportal.kernel.op.InputValidator;
 import io.storyportal.kernel.stream.StreamReader;
@@ -112,11 +112,8 @@ final class CompatRoutes {
       }).onFailure(ctx::fail);
       return;
     }
-    bus.stream("l04.chat.stream", request, caller, forwarded(ctx)).onSuccess(reader -> pipe(ctx, reader, false, chunk -> {
-      StringBuilder sse = new StringBuilder();
-      writer.chunks(chunk).forEach(c -> sse.append("data: ").append(((JsonObject) c).encode()).append("\n\n"));
-      return sse.toString();
-    })).onFailure(ctx::fail);
+    bus.stream("l04.chat.stream", request, caller, forwarded(ctx)).onSuccess(reader -> pipe(ctx, reader, openAi(writer)))
+      .onFailure(ctx::fail);
   }
 
   /** Ollama's own API: streams NDJSON unless {@code "stream": false}. */
@@ -136,52 +133,34 @@ final class CompatRoutes {
       }).onFailure(ctx::fail);
       return;
     }
-    bus.stream(operation + ".stream", in, caller, forwarded(ctx)).onSuccess(reader -> pipe(ctx, reader, true, chunk -> chunk.encode() + "\n"))
+    bus.stream(operation + ".stream", in, caller, forwarded(ctx)).onSuccess(reader -> pipe(ctx, reader, OLLAMA))
       .onFailure(ctx::fail);
   }
 
-  /** Writes a bus stream of Ollama chunks to the response, rendered by {@code render}. */
-  private static void pipe(RoutingContext ctx, StreamReader reader, boolean ndjson, java.util.function.Function<JsonObject, String> render) {
+  /** Ollama's NDJSON: the chunks as they are; a failure is an {"error": "…"} line, as Ollama reports it. */
+  private static final HttpStreams.Format OLLAMA = new HttpStreams.Format("application/x-ndjson", c -> c.encode() + "\n", "",
+    (e, body) -> new JsonObject().put("error", e.getMessage()).encode() + "\n");
+
+  /** OpenAI's SSE: each Ollama chunk becomes 0–3 chat.completion.chunks; a failure is a data event with the error body. */
+  private static HttpStreams.Format openAi(OpenAiFormat.ChunkWriter writer) {
+    return new HttpStreams.Format("text/event-stream", chunk -> {
+      StringBuilder sse = new StringBuilder();
+      writer.chunks(chunk).forEach(c -> sse.append("data: ").append(((JsonObject) c).encode()).append("\n\n"));
+      return sse.toString();
+    }, "data: [DONE]\n\n", (e, body) -> "data: " + body.encode() + "\n\n");
+  }
+
+  /** The first frame names the backend and the caller's token budget: those become headers. */
+  private static void pipe(RoutingContext ctx, StreamReader reader, HttpStreams.Format format) {
     HttpServerResponse resp = ctx.response();
-    resp.closeHandler(v -> reader.cancel());
-    reader.exceptionHandler(err -> {
-      PlatformException e = PlatformException.of(err);
-      if (!resp.headWritten()) {
-        HttpErrors.send(ctx, e);
-        return;
-      }
-      if (!resp.ended() && !resp.closed()) {
-        // Ollama reports a failure mid-stream as an {"error": "..."} line; OpenAI clients read an error event
-        resp.end(ndjson ? new JsonObject().put("error", e.getMessage()).encode() + "\n"
-          : "data: " + ErrorBody.of(e, ctx.request().path(), ctx.get("request-id")).encode() + "\n\n");
-      }
-    });
-    reader.endHandler(v -> {
-      if (!resp.ended() && !resp.closed()) {
-        resp.end(ndjson ? "" : "data: [DONE]\n\n");
-      }
-    });
-    reader.handler(chunk -> {
-      if (resp.closed()) {
-        return;
-      }
-      if (!resp.headWritten()) {
-        String backend = (String) chunk.remove("backend");
-        JsonObject limit = (JsonObject) chunk.remove("ratelimit");
-        resp.setChunked(true)
-          .putHeader("content-type", ndjson ? "application/x-ndjson" : "text/event-stream")
-          .putHeader("cache-control", "no-cache")
-          .putHeader("x-model-backend", backend == null ? "" : backend);
-        if (limit != null) {
-          resp.putHeader("x-ratelimit-limit-tokens", String.valueOf(limit.getLong("limit")))
-            .putHeader("x-ratelimit-remaining-tokens", String.valueOf(Math.max(0, limit.getLong("remaining"))))
-            .putHeader("x-ratelimit-reset-tokens", limit.getLong("reset") + "s");
-        }
-      }
-      resp.write(render.apply(chunk));
-      if (resp.writeQueueFull()) {
-        reader.pause();
-        resp.drainHandler(x -> reader.resume());
+    HttpStreams.pipe(ctx, reader, format, first -> {
+      String backend = (String) first.remove("backend");
+      JsonObject limit = (JsonObject) first.remove("ratelimit");
+      resp.putHeader("x-model-backend", backend == null ? "" : backend);
+      if (limit != null) {
+        resp.putHeader("x-ratelimit-limit-tokens", String.valueOf(limit.getLong("limit")))
+          .putHeader("x-ratelimit-remaining-tokens", String.valueOf(Math.max(0, limit.getLong("remaining"))))
+          .putHeader("x-ratelimit-reset-tokens", limit.getLong("reset") + "s");
       }
     });
   }

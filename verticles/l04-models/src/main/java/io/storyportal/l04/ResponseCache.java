@@ -1,5 +1,6 @@
 package io.storyportal.l04;
 
+import io.storyportal.kernel.Digests;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
@@ -8,10 +9,6 @@ import io.vertx.redis.client.Request;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * Exact-match cache of whole (non-streamed) answers in Redis, only for requests whose answer is
@@ -46,12 +43,7 @@ public final class ResponseCache {
     JsonObject canonical = ollamaRequest.copy();
     canonical.remove("stream");
     canonical.remove("keep_alive");
-    try {
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest((kind + "\n" + canonical.encode()).getBytes(StandardCharsets.UTF_8));
-      return "cache:l04:" + HexFormat.of().formatHex(digest);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return "cache:l04:" + Digests.sha256Hex(kind + "\n" + canonical.encode());
   }
 
   public Future<JsonObject> get(String key) {

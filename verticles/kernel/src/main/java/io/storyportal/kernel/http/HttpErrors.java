@@ -68,8 +68,6 @@ public final class HttpErrors {
     if (rid == null) {
       rid = RequestContext.current();
     }
-    resp.setChunked(false);
-    resp.headers().remove("cache-control").remove("x-accel-buffering");
     resp.setStatusCode(e.status())
       .putHeader("content-type", "application/json")
       .end(ErrorBody.of(e, ctx.request().path(), rid).encode());

@@ -7,15 +7,38 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
 /**
  * Renders a bus stream on HTTP: SSE ({@code data: …}, then {@code data: [DONE]}) by default, NDJSON
- * when the client accepts {@code application/x-ndjson}. A slow client pauses the reader (and so the
- * producer, through credits); a client that leaves cancels the stream at its source.
+ * when the client accepts {@code application/x-ndjson}, or any {@link Format} a layer defines (L04's
+ * OpenAI and Ollama formats). A slow client pauses the reader (and so the producer, through
+ * credits); a client that leaves cancels the stream at its source. A failure before the first frame
+ * is an ordinary error response with its status; after it, the format's error frame.
  */
 public final class HttpStreams {
 
   private HttpStreams() {
   }
+
+  /**
+   * A wire format for frames.
+   *
+   * @param frame renders one frame (may be empty)
+   * @param end   written after the last frame
+   * @param error renders a failure after the head was sent, given the error and its standard body
+   */
+  public record Format(String contentType, Function<JsonObject, String> frame, String end,
+                       BiFunction<PlatformException, JsonObject, String> error) {
+  }
+
+  public static final Format SSE = new Format("text/event-stream", f -> "data: " + f.encode() + "\n\n", "data: [DONE]\n\n",
+    (e, body) -> "event: error\ndata: " + body.encode() + "\n\n");
+
+  public static final Format NDJSON = new Format("application/x-ndjson", f -> f.encode() + "\n", "",
+    (e, body) -> body.encode() + "\n");
 
   public static boolean wantsNdjson(RoutingContext ctx) {
     String accept = ctx.request().getHeader("accept");
@@ -23,40 +46,56 @@ public final class HttpStreams {
   }
 
   public static void render(RoutingContext ctx, StreamReader reader) {
-    boolean ndjson = wantsNdjson(ctx);
+    pipe(ctx, reader, wantsNdjson(ctx) ? NDJSON : SSE, null);
+  }
+
+  /**
+   * Writes the stream in {@code format}; {@code beforeHead} sees the first frame before the response
+   * head is written (to turn some of its fields into headers).
+   */
+  public static void pipe(RoutingContext ctx, StreamReader reader, Format format, Consumer<JsonObject> beforeHead) {
     HttpServerResponse resp = ctx.response();
-    resp.setChunked(true);
-    resp.headers()
-      .set("content-type", ndjson ? "application/x-ndjson" : "text/event-stream")
-      .set("cache-control", "no-cache")
-      .set("x-accel-buffering", "no");
     resp.closeHandler(v -> reader.cancel());
     reader.exceptionHandler(err -> {
       PlatformException e = PlatformException.of(err);
       if (!resp.headWritten()) {
-        // nothing sent yet: the failure can still be an ordinary error response with its status
         HttpErrors.send(ctx, e);
         return;
       }
-      JsonObject body = ErrorBody.of(e, ctx.request().path(), ctx.get(RequestIds.CONTEXT_KEY));
       if (!resp.ended() && !resp.closed()) {
-        resp.end(ndjson ? body.encode() + "\n" : "event: error\ndata: " + body.encode() + "\n\n");
+        resp.end(format.error().apply(e, ErrorBody.of(e, ctx.request().path(), ctx.get(RequestIds.CONTEXT_KEY))));
       }
     });
     reader.endHandler(v -> {
       if (!resp.ended() && !resp.closed()) {
-        resp.end(ndjson ? "" : "data: [DONE]\n\n");
+        if (!resp.headWritten()) {
+          head(resp, format);
+        }
+        resp.end(format.end());
       }
     });
     reader.handler(frame -> {
       if (resp.closed()) {
         return;
       }
-      resp.write(ndjson ? frame.encode() + "\n" : "data: " + frame.encode() + "\n\n");
+      if (!resp.headWritten()) {
+        if (beforeHead != null) {
+          beforeHead.accept(frame);
+        }
+        head(resp, format);
+      }
+      resp.write(format.frame().apply(frame));
       if (resp.writeQueueFull()) {
         reader.pause();
         resp.drainHandler(x -> reader.resume());
       }
     });
+  }
+
+  private static void head(HttpServerResponse resp, Format format) {
+    resp.setChunked(true)
+      .putHeader("content-type", format.contentType())
+      .putHeader("cache-control", "no-cache")
+      .putHeader("x-accel-buffering", "no");
   }
 }

@@ -1,5 +1,6 @@
 package io.storyportal.l01.entities;
 
+import io.storyportal.kernel.Digests;
 import io.storyportal.kernel.PlatformException;
 import io.storyportal.kernel.op.OperationCall;
 import io.storyportal.kernel.op.Reply;
@@ -15,12 +16,8 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.BiFunction;
@@ -60,8 +57,8 @@ public final class EntityRepository {
     if (idempotencyKey == null) {
       return prepare.apply(call.input().copy(), true).compose(values -> insert(call, values, null));
     }
-    String keyHash = sha256(idempotencyKey);
-    String requestHash = sha256(call.input().encode());
+    String keyHash = Digests.sha256Hex(idempotencyKey);
+    String requestHash = Digests.sha256Hex(call.input().encode());
     return replay(keyHash, requestHash).compose(previous -> previous != null
       ? Future.succeededFuture(previous)
       : prepare.apply(call.input().copy(), true)
@@ -328,14 +325,6 @@ public final class EntityRepository {
       p.add("$" + (from + i));
     }
     return String.join(", ", p);
-  }
-
-  static String sha256(String s) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   /** The version a change expects, and whether it came from If-Match. */

@@ -1,5 +1,6 @@
 package io.storyportal.l01.observe;
 
+import io.storyportal.kernel.Digests;
 import io.storyportal.kernel.PlatformException;
 import io.storyportal.kernel.op.InputValidator;
 import io.storyportal.kernel.op.OperationCall;
@@ -14,14 +15,10 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -255,15 +252,7 @@ public final class RunIngest {
 
   private Prepared prepare(JsonObject run) {
     rules.check(run);
-    return new Prepared(run, sha256(run.encode()));
-  }
-
-  private static String sha256(String s) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return new Prepared(run, Digests.sha256Hex(run.encode()));
   }
 
   /** A validated run, parsed once. */
