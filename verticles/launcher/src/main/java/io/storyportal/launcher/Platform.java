@@ -128,20 +128,28 @@ public final class Platform {
       layerConfig.getJsonObject("redis").put("url", redisServer.url());
     }
 
-    Map<LayerId, LayerVerticle> deployed = new EnumMap<>(LayerId.class);
+    Map<LayerId, LayerVerticle> deployed = new java.util.concurrent.ConcurrentHashMap<>();
     List<Future<String>> deployments = new ArrayList<>();
+    JsonObject instances = config.getJsonObject("instances", new JsonObject());
     for (LayerId id : wanted) {
-      LayerVerticle v = factories.get(id).get();
-      deployed.put(id, v);
-      deployments.add(vertx.deployVerticle(v, new DeploymentOptions().setConfig(layerConfig)));
+      // several instances of a layer share its port and its bus addresses: one per event loop at most
+      int n = instances.getInteger(id.key(), 1);
+      Supplier<LayerVerticle> factory = factories.get(id);
+      deployments.add(vertx.deployVerticle(() -> {
+        LayerVerticle v = factory.get();
+        deployed.putIfAbsent(id, v);
+        return v;
+      }, new DeploymentOptions().setConfig(layerConfig).setInstances(n)));
     }
-    Platform platform = new Platform(vertx, nodeId, layerConfig, deployed, pgServer, redisServer);
     try {
       Future.all(deployments).toCompletionStage().toCompletableFuture().get();
     } catch (Exception e) {
-      platform.stop();
+      new Platform(vertx, nodeId, layerConfig, Map.of(), pgServer, redisServer).stop();
       throw new IllegalStateException("a layer failed to start: " + rootMessage(e), e);
     }
+    Map<LayerId, LayerVerticle> running = new EnumMap<>(LayerId.class);
+    running.putAll(deployed);
+    Platform platform = new Platform(vertx, nodeId, layerConfig, running, pgServer, redisServer);
     LOG.info("node {} started {} layers in {} ms", nodeId, deployed.size(), (System.nanoTime() - t0) / 1_000_000);
     return platform;
   }

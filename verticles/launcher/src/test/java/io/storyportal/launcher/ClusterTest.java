@@ -90,11 +90,17 @@ class ClusterTest {
     assertThat(info.getString("service")).isEqualTo("l03-tools");
     assertThat(info.getString("node_id")).isEqualTo(nodeIdOf(toolsNode)).isNotEqualTo(local.nodeId());
 
-    // in cluster mode readiness includes the cluster's health
-    java.net.http.HttpResponse<String> ready = java.net.http.HttpClient.newHttpClient().send(
-      java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + toolsPort + "/health/ready")).build(),
-      java.net.http.HttpResponse.BodyHandlers.ofString());
-    assertThat(ready.statusCode()).isEqualTo(200);
+    // in cluster mode readiness includes the cluster's health; while partitions migrate after a
+    // join the cluster is not "safe" and the node says 503, so wait for it to settle
+    java.net.http.HttpResponse<String> ready = null;
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline && (ready == null || ready.statusCode() != 200)) {
+      ready = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + toolsPort + "/health/ready")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+      Thread.sleep(200);
+    }
+    assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
     assertThat(ready.body()).contains("{\"name\":\"cluster\",\"status\":\"healthy\"}");
   }
 
