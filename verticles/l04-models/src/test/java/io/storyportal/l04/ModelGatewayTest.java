@@ -251,4 +251,25 @@ class ModelGatewayTest {
       assertThat(g.b(1).chats.get()).isZero();
     }
   }
+
+  @Test
+  void aBackendThatStopsMidAnswerHitsTheIdleTimeoutAndALongOneTheTotal() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of("models.timeouts.idleMs", "300"))) {
+      g.b(1).lines = OllamaStandIn.answer(List.of("a", "b", "c"));
+      g.b(1).lineDelayMs = 1000;
+      HttpResponse<Buffer> r = g.post("/api/chat", new JsonObject().put("model", "llama3.2").put("messages", new JsonArray()));
+      String[] lines = r.bodyAsString().strip().split("\n");
+      assertThat(new JsonObject(lines[0]).getJsonObject("message").getString("content")).isEqualTo("a");
+      assertThat(new JsonObject(lines[lines.length - 1]).getString("error")).contains("no token for 300 ms").contains("b1");
+      GatewayFixture.sleep(300);
+      assertThat(g.b(1).cancelled.get()).as("the stalled upstream was reset").isEqualTo(1);
+    }
+    try (GatewayFixture g = new GatewayFixture(1, Map.of("models.timeouts.totalMs", "500"))) {
+      g.b(1).lines = OllamaStandIn.answer(List.of("a", "b", "c", "d", "e", "f", "g", "h"));
+      g.b(1).lineDelayMs = 150;
+      HttpResponse<Buffer> r = g.post("/api/chat", new JsonObject().put("model", "llama3.2").put("messages", new JsonArray()));
+      String[] lines = r.bodyAsString().strip().split("\n");
+      assertThat(new JsonObject(lines[lines.length - 1]).getString("error")).contains("answer not complete within 500 ms");
+    }
+  }
 }
