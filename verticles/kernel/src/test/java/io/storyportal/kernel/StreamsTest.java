@@ -44,7 +44,7 @@ class StreamsTest {
     vertx = Vertx.vertx();
     layer = new EchoLayer();
     JsonObject conf = TestConfig.load(Map.of("streams.window", "" + WINDOW, "streams.stallMs", "700",
-      "streams.heartbeatMs", "200"));
+      "streams.heartbeatMs", "1000"));
     bus = new BusClient(vertx, 5000, StreamSettings.from(conf.getJsonObject("streams")));
     vertx.deployVerticle(layer, new DeploymentOptions().setConfig(conf)).onComplete(tc.succeedingThenComplete());
   }

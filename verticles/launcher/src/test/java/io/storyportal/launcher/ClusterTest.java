@@ -49,7 +49,7 @@ class ClusterTest {
   static void start() throws Exception {
     JsonObject config = TestConfig.load(Map.of(
       "cluster.enabled", "true", "cluster.port", "5801", "cluster.members", MEMBERS,
-      "layers", "", "streams.window", "" + WINDOW, "streams.stallMs", "700", "streams.heartbeatMs", "200"));
+      "layers", "", "streams.window", "" + WINDOW, "streams.stallMs", "700", "streams.heartbeatMs", "1000"));
     local = Platform.start(config);
     // the default request timeout (10 s): the kill test measures what a caller meets out of the box
     bus = new BusClient(local.vertx(), config.getJsonObject("bus").getLong("requestTimeoutMs"),
@@ -64,7 +64,7 @@ class ClusterTest {
     NodeProcess p = NodeProcess.start(name, main, List.of("--cluster", "--layers", layer,
       "--cluster-port", "" + port, "--cluster-members", MEMBERS,
       "--set", "http.ports." + layer + "=0",
-      "--set", "streams.window=" + WINDOW, "--set", "streams.stallMs=700", "--set", "streams.heartbeatMs=200"));
+      "--set", "streams.window=" + WINDOW, "--set", "streams.stallMs=700", "--set", "streams.heartbeatMs=1000"));
     nodes.add(p);
     return p;
   }
@@ -211,5 +211,32 @@ class ClusterTest {
       Thread.sleep(100);
     }
     throw new AssertionError("no " + status + " within " + within + "; last: " + (last == null ? "success" : last.getMessage()));
+  }
+
+  @Test
+  @Order(8)
+  void aStreamWhoseProducerNodeDiesFailsAsLost() throws Exception {
+    io.vertx.core.Promise<Throwable> failed = io.vertx.core.Promise.promise();
+    int[] frames = {0};
+    io.storyportal.kernel.stream.StreamReader reader = StreamScenarios.count(bus, 1_000_000, java.util.UUID.randomUUID().toString()).await();
+    // read slowly so the stream stays open
+    io.vertx.core.Promise<Void> flowing = io.vertx.core.Promise.promise();
+    reader.pause();
+    reader.handler(f -> {
+      if (++frames[0] == 10) {
+        flowing.tryComplete();
+      }
+    });
+    reader.exceptionHandler(failed::tryComplete);
+    reader.fetch(10);
+    flowing.future().await(10, java.util.concurrent.TimeUnit.SECONDS);
+    echoNode.kill9();
+    long t0 = System.nanoTime();
+    Throwable err = failed.future().await(20, java.util.concurrent.TimeUnit.SECONDS);
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    System.out.printf("producer node killed -> consumer failed after %d ms: %s%n", ms, err.getMessage());
+    assertThat(((PlatformException) err).code()).isEqualTo("STREAM_LOST");
+    assertThat(ms).isLessThan(6_000);
+    assertThat(frames[0]).isEqualTo(10);
   }
 }
