@@ -22,7 +22,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
@@ -60,25 +59,17 @@ public final class DataLayer extends LayerVerticle {
     String noun = s.aggregateType().toLowerCase();
     JsonObject deleteSchema = s.idSchema().copy();
     deleteSchema.getJsonObject("properties").put("version", new JsonObject().put("type", "integer").put("minimum", 1));
-    List<Operation> defs = new ArrayList<>(List.of(
-      Operation.post(base, prefix + ".create").schema(s.createSchema()).summary("Create a " + noun),
-      Operation.get(base + "/{id}", prefix + ".get").schema(s.idSchema()).summary("One " + noun + " (ETag = its version)"),
-      Operation.get(base, prefix + ".list").schema(s.listSchema())
-        .summary("List " + s.resource() + ": filters, sort, limit, cursor (keyset pages, stable under inserts)"),
-      Operation.of(HttpMethod.PATCH, base + "/{id}", prefix + ".update").schema(s.updateSchema())
-        .summary("Change a " + noun + "; needs If-Match or version (412/409 when stale)"),
-      Operation.of(HttpMethod.DELETE, base + "/{id}", prefix + ".delete").schema(deleteSchema)
-        .summary((s.softDelete() ? "Soft-delete" : "Delete") + " a " + noun)));
-    for (int i = 0; i < defs.size(); i++) {
-      Operation op = onlyRoles == null ? defs.get(i) : defs.get(i).roles(onlyRoles);
-      switch (i) {
-        case 0 -> ops.add(op, repo::create);
-        case 1 -> ops.add(op, repo::get);
-        case 2 -> ops.add(op, repo::list);
-        case 3 -> ops.add(op, repo::update);
-        default -> ops.add(op, repo::delete);
-      }
-    }
+    java.util.function.UnaryOperator<Operation> allowed = op -> onlyRoles == null ? op : op.roles(onlyRoles);
+    ops.add(allowed.apply(Operation.post(base, prefix + ".create").schema(s.createSchema()).summary("Create a " + noun)),
+      repo::create);
+    ops.add(allowed.apply(Operation.get(base + "/{id}", prefix + ".get").schema(s.idSchema())
+      .summary("One " + noun + " (ETag = its version)")), repo::get);
+    ops.add(allowed.apply(Operation.get(base, prefix + ".list").schema(s.listSchema())
+      .summary("List " + s.resource() + ": filters, sort, limit, cursor (keyset pages, stable under inserts)")), repo::list);
+    ops.add(allowed.apply(Operation.of(HttpMethod.PATCH, base + "/{id}", prefix + ".update").schema(s.updateSchema())
+      .summary("Change a " + noun + "; needs If-Match or version (412/409 when stale)")), repo::update);
+    ops.add(allowed.apply(Operation.of(HttpMethod.DELETE, base + "/{id}", prefix + ".delete").schema(deleteSchema)
+      .summary((s.softDelete() ? "Soft-delete" : "Delete") + " a " + noun)), repo::delete);
   }
 
   private void events(Operations ops, EventStore events) {
