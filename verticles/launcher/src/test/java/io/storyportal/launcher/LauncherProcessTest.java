@@ -52,6 +52,58 @@ class LauncherProcessTest {
   }
 
   @Test
+  void sigtermLetsAnAnswerInFlightFinishBeforeExiting() throws Exception {
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      // a slow Ollama: ten tokens, one every 200 ms
+      io.vertx.core.http.HttpServer ollama = vertx.createHttpServer().requestHandler(req -> {
+        if (req.path().equals("/api/tags")) {
+          req.response().end("{\"models\":[{\"name\":\"llama3.2:latest\"}]}");
+          return;
+        }
+        if (req.path().equals("/api/ps")) {
+          req.response().end("{\"models\":[]}");
+          return;
+        }
+        req.body().onSuccess(b -> {
+          io.vertx.core.http.HttpServerResponse resp = req.response().setChunked(true);
+          int[] sent = {0};
+          vertx.setPeriodic(200, id -> {
+            if (sent[0]++ < 10) {
+              resp.write("{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"x\"},\"done\":false}\n");
+            } else {
+              vertx.cancelTimer(id);
+              resp.end("{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
+                + "\"done_reason\":\"stop\",\"prompt_eval_count\":1,\"eval_count\":10}\n");
+            }
+          });
+        });
+      }).listen(0, "127.0.0.1").await();
+      String data = Path.of("verticles", "launcher", "target", "it-drain-" + UUID.randomUUID()).toString();
+      try (NodeProcess node = NodeProcess.start("drain-1", "io.storyportal.launcher.Main", List.of("--layers", "l04",
+          "--set", "http.ports.l04=0", "--set", "models.ollamaUrl=http://127.0.0.1:" + ollama.actualPort(),
+          "--set", "redis.embedded.port=63804", "--set", "dataDir=" + data))) {
+        int port = Integer.parseInt(node.awaitLine("l04-models +http://127.0.0.1:(\\d+)", Duration.ofSeconds(90)));
+        // HTTP/1.1: JDK 17's client fails in-flight HTTP/2 streams on the GOAWAY a graceful shutdown sends (JDK-8335181)
+        java.util.concurrent.CompletableFuture<HttpResponse<String>> answer = HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1).build().sendAsync(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/chat"))
+            .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"llama3.2\",\"stream\":false,\"messages\":[]}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+        Thread.sleep(600);
+        node.process.destroy(); // SIGTERM while the answer is half-way
+        HttpResponse<String> r = answer.get(10, TimeUnit.SECONDS);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.body()).contains("\"content\":\"xxxxxxxxxx\"");
+        assertThat(node.process.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(node.process.exitValue()).isZero();
+      }
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  @Test
   void aBadConfigurationValueStopsTheStartWithOneLine() throws Exception {
     try (NodeProcess node = NodeProcess.start("badconf", "io.storyportal.launcher.Main", List.of("--set", "streams.window=lots"))) {
       assertThat(node.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
