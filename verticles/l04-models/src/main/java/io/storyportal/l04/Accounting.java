@@ -1,6 +1,9 @@
 package io.storyportal.l04;
 
 import io.storyportal.kernel.Caller;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.storyportal.kernel.metrics.PlatformMetrics;
 import io.storyportal.kernel.op.BusClient;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -34,6 +37,25 @@ public final class Accounting {
                      boolean streamed) {
   }
 
+  /** Domain metrics on /metrics: calls by status, tokens by kind, time to first token. */
+  private static void count(Call c) {
+    MeterRegistry r = PlatformMetrics.registry();
+    String model = c.model() == null ? "unknown" : c.model();
+    String backend = c.backend() == null ? "none" : c.backend();
+    r.counter("llm_requests_total", "model", model, "backend", backend, "status", c.status(), "cached", Boolean.toString(c.cached()))
+      .increment();
+    if (c.promptTokens() > 0) {
+      r.counter("llm_tokens_total", "model", model, "backend", backend, "kind", "prompt").increment(c.promptTokens());
+    }
+    if (c.completionTokens() > 0) {
+      r.counter("llm_tokens_total", "model", model, "backend", backend, "kind", "completion").increment(c.completionTokens());
+    }
+    if (c.ttftMs() != null) {
+      Timer.builder("llm_time_to_first_token").tags("model", model, "backend", backend).publishPercentileHistogram()
+        .register(r).record(java.time.Duration.ofNanos((long) (c.ttftMs() * 1_000_000)));
+    }
+  }
+
   public BigDecimal cost(String model, long prompt, long completion) {
     JsonObject p = prices.getJsonObject(model);
     if (p == null && model.endsWith(":latest")) {
@@ -48,6 +70,7 @@ public final class Accounting {
   }
 
   public void record(Call c) {
+    count(c);
     JsonObject row = new JsonObject()
       .put("request_id", c.requestId())
       .put("caller", c.caller() == null ? "anonymous" : c.caller())

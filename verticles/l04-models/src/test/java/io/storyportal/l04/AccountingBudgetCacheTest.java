@@ -92,6 +92,11 @@ class AccountingBudgetCacheTest {
       assertThat(row.getBoolean("streamed")).isTrue();
       assertThat(row.getDouble("cost_usd")).isEqualTo((26 * 0.5 + 4 * 1.5) / 1000);
 
+      String metrics = g.get("/metrics").bodyAsString();
+      assertThat(metrics).contains("llm_tokens_total{backend=\"b1\",kind=\"completion\",model=\"llama3.2\"}")
+        .contains("llm_requests_total{backend=\"b1\",cached=\"false\",model=\"llama3.2\",status=\"success\"}")
+        .contains("llm_time_to_first_token_seconds_count");
+
       g.b(1).mode = OllamaStandIn.Mode.STATUS_503;
       call(g, "ada", chat("ada", false));
       await(rows, 2);
