@@ -41,14 +41,6 @@ public class PlatformException extends RuntimeException {
     return new PlatformException(404, "NOT_FOUND", message);
   }
 
-  public static PlatformException conflict(String message) {
-    return new PlatformException(409, "CONFLICT", message);
-  }
-
-  public static PlatformException unavailable(String message) {
-    return new PlatformException(503, "SERVICE_UNAVAILABLE", message);
-  }
-
   public static PlatformException internal(String message, Throwable cause) {
     return new PlatformException(500, "INTERNAL_ERROR", message, null, cause);
   }

@@ -2,7 +2,6 @@ package io.storyportal.kernel.health;
 
 import io.storyportal.kernel.PlatformException;
 import io.storyportal.kernel.http.HttpErrors;
-import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.CheckResult;
@@ -126,10 +125,5 @@ public final class HealthRoutes {
       .putHeader("content-type", "application/json")
       .putHeader("cache-control", "no-store")
       .end(body.encode());
-  }
-
-  /** Completes with whether every registered check is up (for the launcher's own summary). */
-  public static Future<Boolean> isUp(HealthChecks checks) {
-    return checks.checkStatus().map(CheckResult::isUp);
   }
 }

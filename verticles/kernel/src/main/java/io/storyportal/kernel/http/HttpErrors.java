@@ -3,7 +3,6 @@ package io.storyportal.kernel.http;
 import io.storyportal.kernel.ErrorBody;
 import io.storyportal.kernel.PlatformException;
 import io.storyportal.kernel.RequestContext;
-import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -26,10 +25,6 @@ public final class HttpErrors {
     router.errorHandler(405, ctx -> send(ctx, new PlatformException(405, "METHOD_NOT_ALLOWED",
       ctx.request().method() + " is not allowed on " + ctx.request().path())));
     router.errorHandler(500, HttpErrors::onFailure);
-  }
-
-  public static Handler<RoutingContext> failureHandler() {
-    return HttpErrors::onFailure;
   }
 
   private static void onFailure(RoutingContext ctx) {

@@ -83,10 +83,6 @@ public final class StreamReader implements ReadStream<JsonObject> {
       .onFailure(err -> r.release());
   }
 
-  public String address() {
-    return dataAddress;
-  }
-
   @Override
   public StreamReader handler(Handler<JsonObject> h) {
     this.handler = h;
@@ -141,10 +137,6 @@ public final class StreamReader implements ReadStream<JsonObject> {
       bus.send(controlAddress, new JsonObject().put(Frames.CANCEL, true));
     }
     release();
-  }
-
-  public boolean isDone() {
-    return done;
   }
 
   private void control(String address) {

@@ -30,12 +30,4 @@ public record StreamSettings(int window, long stallMs, long heartbeatMs) {
       json.getLong("stallMs", DEFAULTS.stallMs),
       json.getLong("heartbeatMs", DEFAULTS.heartbeatMs));
   }
-
-  public StreamSettings withWindow(int w) {
-    return new StreamSettings(w, stallMs, heartbeatMs);
-  }
-
-  public StreamSettings withStallMs(long ms) {
-    return new StreamSettings(window, ms, heartbeatMs);
-  }
 }

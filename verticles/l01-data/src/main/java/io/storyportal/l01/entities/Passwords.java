@@ -18,10 +18,6 @@ public final class Passwords {
     return vertx.executeBlocking(() -> Password.hash(password).addRandomSalt(16).withArgon2().getResult(), false);
   }
 
-  public static Future<Boolean> verify(Vertx vertx, String password, String hash) {
-    return vertx.executeBlocking(() -> Password.check(password, hash).withArgon2(), false);
-  }
-
   /** Input preparer for the users entity: {@code password} becomes {@code password_hash}. */
   public static Future<JsonObject> prepareUser(Vertx vertx, JsonObject input) {
     Object pw = input.remove("password");
