@@ -42,6 +42,8 @@ public final class StreamBench {
   static final boolean DEBUG = Boolean.getBoolean("bench.debug");
   /** Streams start spread evenly over this many ms (0: all at once). */
   static long RAMP_MS;
+  /** Streams through each path before measuring, so both run JIT-compiled code (at 1,000 new streams/s). */
+  static final int WARMUP = Integer.getInteger("bench.warmup", 5000);
 
   public static void main(String[] args) throws Exception {
     int streams = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
@@ -79,12 +81,12 @@ public final class StreamBench {
       waitReady(l04, l04Port, log);
       HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(streams + 50));
-      run(vertx, client, "direct", standIn.actualPort(), "/api/chat", Math.min(streams, 100), tokens, true, null);
-      run(vertx, client, "via L04", l04Port, "/chat/completions", Math.min(streams, 100), tokens, false, null);
+      run(vertx, client, "direct", standIn.actualPort(), "/api/chat", WARMUP, WARMUP, tokens, true, null);
+      run(vertx, client, "via L04", l04Port, "/chat/completions", WARMUP, WARMUP, tokens, false, null);
       double idleHeap = heapAfterGc(l04, l04Port);
-      Result direct = run(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, tokens, true, null);
+      Result direct = run(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, RAMP_MS, tokens, true, null);
       double[] openHeap = {0};
-      Result gateway = run(vertx, client, "via L04", l04Port, "/chat/completions", streams, tokens, false,
+      Result gateway = run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false,
         () -> {
           try {
             openHeap[0] = heapAfterGc(l04, l04Port);
@@ -92,9 +94,26 @@ public final class StreamBench {
             throw new IllegalStateException(e);
           }
         });
+      Result nginx = null;
+      if (Nginx.installed()) {
+        try (Nginx proxy = Nginx.start(18405, standIn.actualPort(), Integer.getInteger("bench.l04.instances", 1))) {
+          run(vertx, client, "via nginx", 18405, "/api/chat", WARMUP, WARMUP, tokens, true, null);
+          nginx = run(vertx, client, "via nginx", 18405, "/api/chat", streams, RAMP_MS, tokens, true, null);
+        }
+      }
       System.out.printf("%d streams x %d tokens, one every %d ms, started over %d ms%n", streams, tokens, intervalMs, RAMP_MS);
       direct.print();
       gateway.print();
+      if (nginx == null) {
+        System.out.println("via nginx: not run (no /usr/sbin/nginx; apt-get install nginx-light)");
+      } else {
+        nginx.print();
+        System.out.printf("nginx added time to first token: p50 %+.3f ms, p99 %+.3f ms; per token p50 %+.3f ms, p99 %+.3f ms%n",
+          (nginx.ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50)) / 1e6,
+          (nginx.ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99)) / 1e6,
+          (nginx.token.getValueAtPercentile(50) - direct.token.getValueAtPercentile(50)) / 1e6,
+          (nginx.token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99)) / 1e6);
+      }
       System.out.printf("added time to first token: p50 %+.3f ms, p99 %+.3f ms%n",
         (gateway.ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50)) / 1e6,
         (gateway.ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99)) / 1e6);
@@ -164,14 +183,14 @@ public final class StreamBench {
 
   record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, long errors) {
     void print() {
-      System.out.printf("%-8s tokens in %d, out %d%s; TTFT p50 %.3f ms p99 %.3f ms; per-token p50 %.3f ms p99 %.3f ms%n", name,
+      System.out.printf("%-9s tokens in %d, out %d%s; TTFT p50 %.3f ms p99 %.3f ms; per-token p50 %.3f ms p99 %.3f ms%n", name,
         expected, received.get(), errors > 0 ? " (" + errors + " failed streams)" : "",
         ttft.getValueAtPercentile(50) / 1e6, ttft.getValueAtPercentile(99) / 1e6,
         token.getValueAtPercentile(50) / 1e6, token.getValueAtPercentile(99) / 1e6);
     }
   }
 
-  static Result run(Vertx vertx, HttpClient client, String name, int port, String path, int streams, int tokens, boolean ollama,
+  static Result run(Vertx vertx, HttpClient client, String name, int port, String path, int streams, long rampMs, int tokens, boolean ollama,
                     Runnable whileOpen) throws Exception {
     Histogram ttft = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     Histogram token = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
@@ -187,7 +206,7 @@ public final class StreamBench {
       contexts.add(vertx.getOrCreateContext());
     }
     for (int i = 0; i < streams; i++) {
-      long delay = RAMP_MS * i / streams;
+      long delay = rampMs * i / streams;
       contexts.get(i % contexts.size()).runOnContext(v0 -> vertx.setTimer(Math.max(1, delay), v -> {
         long t0 = System.nanoTime();
         boolean[] first = {true};
@@ -239,7 +258,7 @@ public final class StreamBench {
       }));
     }
     if (whileOpen != null) {
-      Thread.sleep(1000 + RAMP_MS);
+      Thread.sleep(1000 + rampMs);
       whileOpen.run();
     }
     all.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);

@@ -10,6 +10,7 @@ import io.storyportal.kernel.op.BusClient;
 import io.storyportal.kernel.op.Operation;
 import io.storyportal.kernel.op.OperationConsumers;
 import io.storyportal.kernel.op.Operations;
+import io.storyportal.kernel.stream.FrameSink;
 import io.storyportal.kernel.stream.StreamSettings;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -122,6 +123,7 @@ public abstract class LayerVerticle extends VerticleBase {
     operations.add(Operation.get("/info", layer.key() + ".info")
       .summary("Layer, version, node, uptime and the operations this layer serves"), call -> Future.succeededFuture(info()));
     declare(operations);
+    consumers.index(operations);
 
     JsonObject http = conf.getJsonObject("http", new JsonObject());
     String host = http.getString("host", "127.0.0.1");
@@ -179,6 +181,15 @@ public abstract class LayerVerticle extends VerticleBase {
       }
     });
     return p.future();
+  }
+
+  /**
+   * Serves one of this layer's own streaming operations in-process, with the same role and input
+   * checks as over the bus: for the layer's HTTP entry points, which need no bus hop to reach the
+   * layer they are part of. Call it on the request's context.
+   */
+  protected void streamLocally(String address, JsonObject input, Caller caller, io.vertx.core.MultiMap headers, FrameSink out) {
+    consumers.serveStream(address, input, caller, RequestContext.current(), headers, out);
   }
 
   protected JsonObject info() {

@@ -6,7 +6,8 @@ import io.storyportal.kernel.http.HttpErrors;
 import io.storyportal.kernel.http.HttpStreams;
 import io.storyportal.kernel.op.BusClient;
 import io.storyportal.kernel.op.InputValidator;
-import io.storyportal.kernel.stream.StreamReader;
+import io.storyportal.kernel.stream.FrameSink;
+import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
@@ -18,11 +19,19 @@ import io.vertx.ext.web.handler.BodyHandler;
 /**
  * The OpenAI-compatible ({@code /chat/completions}, {@code /v1/chat/completions},
  * {@code /v1/models}) and Ollama-compatible ({@code /api/chat}) endpoints. They translate the wire
- * format and call L04's own operations over the bus, so validation, routing and streaming are the
- * same for every entry point. Streams keep backpressure (a full response pauses the bus stream, and
- * through its credits the upstream read) and a client that leaves cancels the upstream request.
+ * format and call L04's own operations, so validation, routing and accounting are the same for
+ * every entry point. Streams are served in-process ({@link LocalStream}: the operation's handler
+ * writes straight into the HTTP response, no bus hop between L04 and itself); whole answers go over
+ * the bus. Streams keep backpressure (a full response pauses the upstream read) and a client that
+ * leaves cancels the upstream request.
  */
 final class CompatRoutes {
+
+  /** Runs one of L04's streaming operations in this verticle, writing to {@code out}. */
+  @FunctionalInterface
+  interface LocalStream {
+    void serve(String address, JsonObject input, Caller caller, MultiMap headers, FrameSink out);
+  }
 
   private static final InputValidator OPENAI_CHAT = InputValidator.of("openai-chat", new JsonObject("""
     {"type":"object","required":["model","messages"],
@@ -33,10 +42,12 @@ final class CompatRoutes {
        "stream_options":{"type":"object","properties":{"include_usage":{"type":"boolean"}}}}}"""));
 
   private final BusClient bus;
+  private final LocalStream local;
   private final long bodyLimit;
 
-  CompatRoutes(BusClient bus, long bodyLimit) {
+  CompatRoutes(BusClient bus, LocalStream local, long bodyLimit) {
     this.bus = bus;
+    this.local = local;
     this.bodyLimit = bodyLimit;
   }
 
@@ -80,8 +91,8 @@ final class CompatRoutes {
   }
 
   /** Trusted identity headers a caller's entry point set, passed on to the operation. */
-  private static io.vertx.core.MultiMap forwarded(RoutingContext ctx) {
-    io.vertx.core.MultiMap h = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+  private static MultiMap forwarded(RoutingContext ctx) {
+    MultiMap h = MultiMap.caseInsensitiveMultiMap();
     String key = ctx.request().getHeader(ModelCalls.API_KEY_ID);
     if (key != null) {
       h.add(ModelCalls.API_KEY_ID, key);
@@ -112,8 +123,7 @@ final class CompatRoutes {
       }).onFailure(ctx::fail);
       return;
     }
-    bus.stream("l04.chat.stream", request, caller, forwarded(ctx)).onSuccess(reader -> pipe(ctx, reader, openAi(writer)))
-      .onFailure(ctx::fail);
+    local.serve("l04.chat.stream", request, caller, forwarded(ctx), sink(ctx, openAi(writer)));
   }
 
   /** Ollama's own API: streams NDJSON unless {@code "stream": false}. */
@@ -133,8 +143,7 @@ final class CompatRoutes {
       }).onFailure(ctx::fail);
       return;
     }
-    bus.stream(operation + ".stream", in, caller, forwarded(ctx)).onSuccess(reader -> pipe(ctx, reader, OLLAMA))
-      .onFailure(ctx::fail);
+    local.serve(operation + ".stream", in, caller, forwarded(ctx), sink(ctx, OLLAMA));
   }
 
   /** Ollama's NDJSON: the chunks as they are; a failure is an {"error": "…"} line, as Ollama reports it. */
@@ -151,9 +160,9 @@ final class CompatRoutes {
   }
 
   /** The first frame names the backend and the caller's token budget: those become headers. */
-  private static void pipe(RoutingContext ctx, StreamReader reader, HttpStreams.Format format) {
+  private static FrameSink sink(RoutingContext ctx, HttpStreams.Format format) {
     HttpServerResponse resp = ctx.response();
-    HttpStreams.pipe(ctx, reader, format, first -> {
+    return HttpStreams.sink(ctx, format, first -> {
       String backend = (String) first.remove("backend");
       JsonObject limit = (JsonObject) first.remove("ratelimit");
       resp.putHeader("x-model-backend", backend == null ? "" : backend);

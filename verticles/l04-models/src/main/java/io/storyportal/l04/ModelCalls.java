@@ -3,7 +3,7 @@ package io.storyportal.l04;
 import io.storyportal.kernel.PlatformException;
 import io.storyportal.kernel.op.OperationCall;
 import io.storyportal.kernel.op.Reply;
-import io.storyportal.kernel.stream.StreamWriter;
+import io.storyportal.kernel.stream.FrameSink;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
@@ -31,7 +31,7 @@ final class ModelCalls {
   }
 
   /** Streams an Ollama call ({@code /api/chat} or {@code /api/generate}); the first frame names the backend. */
-  void stream(String path, OperationCall call, StreamWriter out) {
+  void stream(String path, OperationCall call, FrameSink out) {
     JsonObject request = call.input().copy();
     request.remove("stream");
     long t0 = System.nanoTime();

@@ -1,5 +1,9 @@
 package io.storyportal.l04;
 
+import io.storyportal.kernel.Caller;
+import io.storyportal.kernel.op.BusClient;
+import io.storyportal.kernel.stream.StreamSettings;
+import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientResponse;
@@ -107,6 +111,37 @@ class ModelGatewayTest {
       assertThat(g.get("/models").bodyAsJsonObject().getJsonArray("data").getJsonObject(0).getString("id")).isEqualTo("llama3.2:latest");
       assertThat(g.get("/v1/models").bodyAsJsonObject().getString("object")).isEqualTo("list");
       assertThat(g.get("/api/tags").bodyAsJsonObject().getJsonArray("models").getJsonObject(0).getString("name")).isEqualTo("llama3.2:latest");
+    }
+  }
+
+  @Test
+  void otherLayersStreamTheSameAnswerOverTheBus() throws Exception {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      BusClient bus = new BusClient(g.vertx, 5000, StreamSettings.DEFAULTS);
+      JsonObject request = new JsonObject().put("model", "llama3.2").put("messages", openAi(true).getJsonArray("messages"));
+      List<JsonObject> frames = new ArrayList<>();
+      Promise<Void> done = Promise.promise();
+      bus.stream("l04.chat.stream", request, new Caller("planner", java.util.Set.of("developer"))).onSuccess(reader -> reader
+        .handler(frames::add).exceptionHandler(done::tryFail).endHandler(v -> done.tryComplete())).onFailure(done::tryFail);
+      done.future().await(10, TimeUnit.SECONDS);
+      assertThat(frames.get(0).getString("backend")).isEqualTo("b1");
+      List<String> lines = OllamaStandIn.fixtureLines("ollama/chat-stream.ndjson");
+      assertThat(frames).hasSize(lines.size());
+      assertThat(frames.get(frames.size() - 1).getBoolean("done")).isTrue();
+    }
+  }
+
+  @Test
+  void theInProcessHttpPathChecksRolesAndInputBeforeAnyUpstreamCall() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      HttpResponse<Buffer> r = g.http.post(g.port(), "127.0.0.1", "/chat/completions")
+        .putHeader("x-principal", "someone").putHeader("x-roles", "viewer").sendJsonObject(openAi(true)).await();
+      assertThat(r.statusCode()).isEqualTo(403);
+      assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("FORBIDDEN");
+      HttpResponse<Buffer> bad = g.post("/api/chat", new JsonObject().put("model", "llama3.2").put("messages", "not a list"));
+      assertThat(bad.statusCode()).isEqualTo(400);
+      assertThat(bad.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("VALIDATION_FAILED");
+      assertThat(g.b(1).chats.get()).isZero();
     }
   }
 

@@ -2,7 +2,10 @@ package io.storyportal.kernel.http;
 
 import io.storyportal.kernel.ErrorBody;
 import io.storyportal.kernel.PlatformException;
+import io.storyportal.kernel.stream.FrameSink;
 import io.storyportal.kernel.stream.StreamReader;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -54,29 +57,65 @@ public final class HttpStreams {
    * head is written (to turn some of its fields into headers).
    */
   public static void pipe(RoutingContext ctx, StreamReader reader, Format format, Consumer<JsonObject> beforeHead) {
-    HttpServerResponse resp = ctx.response();
-    resp.closeHandler(v -> reader.cancel());
-    reader.exceptionHandler(err -> {
-      PlatformException e = PlatformException.of(err);
-      if (!resp.headWritten()) {
-        HttpErrors.send(ctx, e);
-        return;
-      }
-      if (!resp.ended() && !resp.closed()) {
-        resp.end(format.error().apply(e, ErrorBody.of(e, ctx.request().path(), ctx.get(RequestIds.CONTEXT_KEY))));
-      }
-    });
-    reader.endHandler(v -> {
-      if (!resp.ended() && !resp.closed()) {
-        if (!resp.headWritten()) {
-          head(resp, format);
-        }
-        resp.end(format.end());
-      }
-    });
+    FrameSink sink = sink(ctx, format, beforeHead);
+    sink.cancelHandler(v -> reader.cancel());
+    reader.exceptionHandler(sink::fail);
+    reader.endHandler(v -> sink.end());
     reader.handler(frame -> {
-      if (resp.closed()) {
+      if (sink.isClosed()) {
         return;
+      }
+      sink.write(frame);
+      if (sink.writeQueueFull()) {
+        reader.pause();
+        sink.drainHandler(x -> reader.resume());
+      }
+    });
+  }
+
+  /**
+   * The response itself as a {@link FrameSink}, for a producer in the same context (a layer serving
+   * its own streaming operation in-process): frames are rendered in {@code format} as they come, a
+   * full response reports {@link FrameSink#writeQueueFull()}, a client that leaves fires the cancel
+   * handler, and a failure before the first frame is an ordinary error response with its status.
+   */
+  public static FrameSink sink(RoutingContext ctx, Format format, Consumer<JsonObject> beforeHead) {
+    return new ResponseSink(ctx, format, beforeHead);
+  }
+
+  private static final class ResponseSink implements FrameSink {
+
+    private final RoutingContext ctx;
+    private final HttpServerResponse resp;
+    private final Format format;
+    private final Consumer<JsonObject> beforeHead;
+    private Handler<Void> cancelHandler;
+    private boolean done;
+
+    ResponseSink(RoutingContext ctx, Format format, Consumer<JsonObject> beforeHead) {
+      this.ctx = ctx;
+      this.resp = ctx.response();
+      this.format = format;
+      this.beforeHead = beforeHead;
+      resp.closeHandler(v -> {
+        if (!done) {
+          done = true;
+          if (cancelHandler != null) {
+            cancelHandler.handle(null);
+          }
+        }
+      });
+    }
+
+    @Override
+    public boolean writeQueueFull() {
+      return done || resp.writeQueueFull();
+    }
+
+    @Override
+    public Future<Void> write(JsonObject frame) {
+      if (isClosed()) {
+        return Future.failedFuture(new PlatformException(499, "STREAM_CLOSED", "the client went away"));
       }
       if (!resp.headWritten()) {
         if (beforeHead != null) {
@@ -84,12 +123,51 @@ public final class HttpStreams {
         }
         head(resp, format);
       }
-      resp.write(format.frame().apply(frame));
-      if (resp.writeQueueFull()) {
-        reader.pause();
-        resp.drainHandler(x -> reader.resume());
+      return resp.write(format.frame().apply(frame));
+    }
+
+    @Override
+    public FrameSink drainHandler(Handler<Void> handler) {
+      resp.drainHandler(handler);
+      return this;
+    }
+
+    @Override
+    public FrameSink cancelHandler(Handler<Void> handler) {
+      this.cancelHandler = handler;
+      return this;
+    }
+
+    @Override
+    public void end() {
+      if (isClosed()) {
+        return;
       }
-    });
+      done = true;
+      if (!resp.headWritten()) {
+        head(resp, format);
+      }
+      resp.end(format.end());
+    }
+
+    @Override
+    public void fail(Throwable failure) {
+      if (isClosed()) {
+        return;
+      }
+      done = true;
+      PlatformException e = PlatformException.of(failure);
+      if (!resp.headWritten()) {
+        HttpErrors.send(ctx, e);
+        return;
+      }
+      resp.end(format.error().apply(e, ErrorBody.of(e, ctx.request().path(), ctx.get(RequestIds.CONTEXT_KEY))));
+    }
+
+    @Override
+    public boolean isClosed() {
+      return done || resp.ended() || resp.closed();
+    }
   }
 
   private static void head(HttpServerResponse resp, Format format) {

@@ -5,7 +5,9 @@ import io.storyportal.kernel.Headers;
 import io.storyportal.kernel.PlatformException;
 import io.storyportal.kernel.RequestContext;
 import io.storyportal.kernel.stream.StreamSettings;
+import io.storyportal.kernel.stream.FrameSink;
 import io.storyportal.kernel.stream.StreamWriter;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -16,7 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -31,18 +35,31 @@ public final class OperationConsumers {
   private final StreamSettings streams;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final List<MessageConsumer<Object>> consumers = new ArrayList<>();
+  private final Map<String, Served> served = new LinkedHashMap<>();
+
+  private record Served(Operations.Binding binding, InputValidator validator) {
+  }
 
   public OperationConsumers(Vertx vertx, StreamSettings streams) {
     this.vertx = vertx;
     this.streams = streams;
   }
 
+  /** Compiles the input checks of every operation, so that {@link #serveStream} works before the bus consumers exist. */
+  public void index(Operations ops) {
+    for (Operations.Binding b : ops.bindings()) {
+      served.computeIfAbsent(b.operation().address(),
+        a -> new Served(b, InputValidator.of(a, b.operation().inputSchema())));
+    }
+  }
+
   /** Registers every operation; completes once the registrations are known cluster-wide. */
   public Future<Void> register(Operations ops) {
     List<Future<Void>> done = new ArrayList<>();
-    for (Operations.Binding b : ops.bindings()) {
-      InputValidator validator = InputValidator.of(b.operation().address(), b.operation().inputSchema());
-      MessageConsumer<Object> c = vertx.eventBus().consumer(b.operation().address(), msg -> serve(b, validator, msg));
+    index(ops);
+    for (Served s : served.values()) {
+      Operations.Binding b = s.binding();
+      MessageConsumer<Object> c = vertx.eventBus().consumer(b.operation().address(), msg -> serve(b, s.validator(), msg));
       consumers.add(c);
       done.add(c.completion());
     }
@@ -62,17 +79,9 @@ public final class OperationConsumers {
     Operation op = b.operation();
     String rid = RequestContext.acceptOrCreate(msg.headers().get(Headers.REQUEST_ID));
     RequestContext.bind(rid);
-    Caller caller = Caller.fromHeaders(msg.headers());
     OperationCall call;
     try {
-      Object body = msg.body();
-      if (body != null && !(body instanceof JsonObject)) {
-        throw PlatformException.badRequest("INVALID_INPUT", "operation input must be a JSON object", null);
-      }
-      JsonObject input = body == null ? new JsonObject() : (JsonObject) body;
-      authorize(op, caller);
-      validator.validate(input);
-      call = new OperationCall(vertx, op, input, rid, caller.principal(), caller.roles(), msg.headers());
+      call = accept(op, validator, msg.body(), Caller.fromHeaders(msg.headers()), rid, msg.headers());
     } catch (PlatformException e) {
       fail(msg, op, e);
       return;
@@ -111,6 +120,45 @@ public final class OperationConsumers {
         fail(msg, op, PlatformException.of(ar.cause()));
       }
     });
+  }
+
+  /**
+   * Serves a streaming operation of this layer in-process, for the layer's own HTTP entry points:
+   * the same checks as a call over the bus (roles, input schema), with the frames going straight to
+   * {@code out} instead of through a bus stream. Must run on the context that owns {@code out}.
+   */
+  public void serveStream(String address, JsonObject input, Caller caller, String requestId, MultiMap headers, FrameSink out) {
+    Served s = served.get(address);
+    if (s == null || s.binding().streamHandler() == null) {
+      out.fail(new PlatformException(404, "OPERATION_NOT_FOUND", "no streaming operation '" + address + "' in this layer"));
+      return;
+    }
+    OperationCall call;
+    try {
+      call = accept(s.binding().operation(), s.validator(), input, caller, requestId, headers);
+    } catch (PlatformException e) {
+      out.fail(e);
+      return;
+    }
+    inFlight.incrementAndGet();
+    try {
+      s.binding().streamHandler().handle(call, out);
+    } catch (RuntimeException e) {
+      LOG.error("stream handler of {} threw", address, e);
+      out.fail(e);
+    } finally {
+      inFlight.decrementAndGet();
+    }
+  }
+
+  private OperationCall accept(Operation op, InputValidator validator, Object body, Caller caller, String rid, MultiMap headers) {
+    if (body != null && !(body instanceof JsonObject)) {
+      throw PlatformException.badRequest("INVALID_INPUT", "operation input must be a JSON object", null);
+    }
+    JsonObject input = body == null ? new JsonObject() : (JsonObject) body;
+    authorize(op, caller);
+    validator.validate(input);
+    return new OperationCall(vertx, op, input, rid, caller.principal(), caller.roles(), headers);
   }
 
   /**

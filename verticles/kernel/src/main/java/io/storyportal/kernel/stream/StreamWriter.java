@@ -24,7 +24,7 @@ import java.util.UUID;
  * an error frame to the consumer and fire the {@link #cancelHandler}, as does a cancel from the
  * consumer. All methods run on the producer's context.
  */
-public final class StreamWriter {
+public final class StreamWriter implements FrameSink {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamWriter.class);
 
@@ -94,6 +94,7 @@ public final class StreamWriter {
   }
 
   /** True while the consumer has granted no room for another frame. */
+  @Override
   public boolean writeQueueFull() {
     return closed || sent >= granted;
   }
@@ -102,6 +103,7 @@ public final class StreamWriter {
    * Sends one data frame, or queues it while credit is exhausted. Fails once the stream is closed,
    * or if the producer ignores {@link #writeQueueFull()} past a whole window of queued frames.
    */
+  @Override
   public Future<Void> write(JsonObject frame) {
     if (closed) {
       return Future.failedFuture(new PlatformException(499, "STREAM_CLOSED", "stream is closed: " + closeReason));
@@ -121,18 +123,21 @@ public final class StreamWriter {
     return Future.succeededFuture();
   }
 
+  @Override
   public StreamWriter drainHandler(Handler<Void> handler) {
     this.drainHandler = handler;
     return this;
   }
 
   /** Called once if the consumer cancels or the stream is cut; the producer stops its source. */
+  @Override
   public StreamWriter cancelHandler(Handler<Void> handler) {
     this.cancelHandler = handler;
     return this;
   }
 
   /** Ends the stream normally, after any queued frames. */
+  @Override
   public void end() {
     if (closed) {
       return;
@@ -147,6 +152,7 @@ public final class StreamWriter {
   }
 
   /** Ends the stream with an error frame carrying the standard error object. */
+  @Override
   public void fail(Throwable failure) {
     if (closed) {
       return;
@@ -157,6 +163,7 @@ public final class StreamWriter {
     close("failed: " + failure.getMessage());
   }
 
+  @Override
   public boolean isClosed() {
     return closed;
   }

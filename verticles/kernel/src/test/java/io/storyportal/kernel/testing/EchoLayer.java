@@ -78,7 +78,7 @@ public final class EchoLayer extends LayerVerticle {
         int n = call.input().getInteger("n");
         int failAt = call.input().getInteger("failAt", -1);
         Producer p = new Producer();
-        p.out = out;
+        p.out = (StreamWriter) out; // only ever called over the bus here
         producers.put(call.input().getString("tag"), p);
         Runnable pump = () -> {
           while (p.written < n && !out.writeQueueFull()) {
