@@ -50,6 +50,7 @@ public final class DataLayer extends LayerVerticle {
     }
     events(ops, events);
     observability(ops);
+    new io.storyportal.l01.identity.Identity(vertx, pg).declare(ops);
   }
 
   private static void crud(Operations ops, EntityRepository repo, String[] onlyRoles) {

@@ -38,7 +38,13 @@ public final class PlatformConfig {
     Map.entry("PLATFORM_DATA_DIR", "dataDir"),
     Map.entry("CLUSTER_HOST", "cluster.host"),
     Map.entry("CLUSTER_PORT", "cluster.port"),
-    Map.entry("CLUSTER_MEMBERS", "cluster.members"));
+    Map.entry("CLUSTER_MEMBERS", "cluster.members"),
+    Map.entry("API_KEY_SALT", "auth.apiKeySalt"),
+    Map.entry("JWT_ISSUER", "auth.jwt.issuer"),
+    Map.entry("JWT_AUDIENCE", "auth.jwt.audience"),
+    Map.entry("JWT_KEYS", "auth.jwt.keys"),
+    Map.entry("BOOTSTRAP_ADMIN_USERNAME", "auth.bootstrapAdmin.username"),
+    Map.entry("BOOTSTRAP_ADMIN_PASSWORD", "auth.bootstrapAdmin.password"));
 
   private PlatformConfig() {
   }

@@ -14,6 +14,14 @@ public final class Passwords {
   private Passwords() {
   }
 
+  /** A hash of a random password, checked against when a user is unknown so that timing tells nothing. */
+  public static final String DUMMY_HASH = Password.hash(java.util.UUID.randomUUID().toString()).addRandomSalt(16).withArgon2().getResult();
+
+  /** True if {@code password} matches the PHC-format {@code hash} (constant-time comparison inside password4j). */
+  public static Future<Boolean> verify(Vertx vertx, String password, String hash) {
+    return vertx.executeBlocking(() -> Password.check(password, hash).withArgon2(), false);
+  }
+
   public static Future<String> hash(Vertx vertx, String password) {
     return vertx.executeBlocking(() -> Password.hash(password).addRandomSalt(16).withArgon2().getResult(), false);
   }
