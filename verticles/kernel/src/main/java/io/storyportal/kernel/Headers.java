@@ -12,6 +12,8 @@ public final class Headers {
   public static final String REQUEST_ID = "x-request-id";
   public static final String PRINCIPAL = "x-principal";
   public static final String ROLES = "x-roles";
+  /** The id of the API key a request came with, set by the entry point that verified it. */
+  public static final String API_KEY_ID = "x-api-key-id";
 
   /** Reply header carrying the HTTP status a handler chose (see {@code op.Reply}). */
   public static final String STATUS = "x-status";

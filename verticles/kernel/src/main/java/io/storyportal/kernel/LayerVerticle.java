@@ -2,6 +2,7 @@ package io.storyportal.kernel;
 
 import io.storyportal.kernel.health.DependencyChecks;
 import io.storyportal.kernel.health.HealthRoutes;
+import io.storyportal.kernel.http.Authentication;
 import io.storyportal.kernel.http.HttpErrors;
 import io.storyportal.kernel.http.OperationRoutes;
 import io.storyportal.kernel.http.RequestIds;
@@ -103,7 +104,9 @@ public abstract class LayerVerticle extends VerticleBase {
     StreamSettings streams = StreamSettings.from(conf.getJsonObject("streams"));
     long timeout = conf.getJsonObject("bus", new JsonObject()).getLong("requestTimeoutMs", 10_000L);
     bus = new BusClient(vertx, timeout, streams);
-    consumers = new OperationConsumers(vertx, streams);
+    JsonObject authConf = conf.getJsonObject("auth", new JsonObject());
+    boolean enforce = authConf.getBoolean("enforce", true);
+    consumers = new OperationConsumers(vertx, streams, enforce);
 
     HealthChecks checks = HealthChecks.create(vertx);
     long checkTimeout = conf.getJsonObject("health", new JsonObject()).getLong("checkTimeoutMs", 2000L);
@@ -130,6 +133,7 @@ public abstract class LayerVerticle extends VerticleBase {
     int port = http.getJsonObject("ports", new JsonObject()).getInteger(layer.key(), layer.defaultPort());
     Router router = Router.router(vertx);
     router.route().handler(new RequestIds());
+    router.route().handler(new Authentication(bus, enforce, authConf.getLong("verifyCacheMs", 5000L), this::anonymousPath));
     new HealthRoutes(layer.serviceName(), version(), nodeId(), checks, () -> started, isLoopback(host),
       this::healthDetails).mount(router);
     router.get("/metrics").handler(PrometheusScrapingHandler.create(PlatformMetrics.registry()));
@@ -190,6 +194,12 @@ public abstract class LayerVerticle extends VerticleBase {
    */
   protected void streamLocally(String address, JsonObject input, Caller caller, io.vertx.core.MultiMap headers, FrameSink out) {
     consumers.serveStream(address, input, caller, RequestContext.current(), headers, out);
+  }
+
+  /** Paths served without credentials: health probes and metrics; a layer may add its own (L09's sign-in). */
+  protected boolean anonymousPath(String path) {
+    return path.equals("/metrics") || path.equals("/health") || path.equals("/health/live") || path.equals("/health/ready")
+      || path.equals("/health/startup");
   }
 
   protected JsonObject info() {

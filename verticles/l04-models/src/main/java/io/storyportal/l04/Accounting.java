@@ -21,6 +21,7 @@ import java.math.RoundingMode;
 public final class Accounting {
 
   private static final Logger LOG = LoggerFactory.getLogger(Accounting.class);
+  private static final Caller SELF = new Caller("l04-models", java.util.Set.of(io.storyportal.kernel.http.Authentication.SERVICE_ROLE));
 
   private final BusClient bus;
   private final JsonObject prices;
@@ -85,7 +86,7 @@ public final class Accounting {
       .put("error", c.error())
       .put("cached", c.cached())
       .put("streamed", c.streamed());
-    bus.request("l01.llm_requests.record", row, Caller.ANONYMOUS).onComplete(ar -> {
+    bus.request("l01.llm_requests.record", row, SELF).onComplete(ar -> {
       if (ar.failed() && !warned) {
         warned = true;
         LOG.warn("model calls are not being recorded in llm_requests: {}", ar.cause().getMessage());

@@ -40,7 +40,7 @@ public final class ApiGatewayLayer extends LayerVerticle {
   private static final Logger LOG = LoggerFactory.getLogger(ApiGatewayLayer.class);
 
   /** Role of a platform service calling another over the bus; never held by a user. */
-  public static final String SERVICE_ROLE = "service";
+  public static final String SERVICE_ROLE = io.storyportal.kernel.http.Authentication.SERVICE_ROLE;
 
   private final Caller self = new Caller("l09-gateway", Set.of(SERVICE_ROLE));
   private JwtKeys keys;
@@ -48,6 +48,7 @@ public final class ApiGatewayLayer extends LayerVerticle {
   private RefreshTokens refresh;
   private ApiKeys apiKeys;
   private AuthFailures failures;
+  private RouteTable routeTable;
 
   public ApiGatewayLayer() {
     super(LayerId.L09);
@@ -64,13 +65,17 @@ public final class ApiGatewayLayer extends LayerVerticle {
     refresh = new RefreshTokens(api, jwtConf.getLong("refreshTtlSeconds", 7L * 24 * 3600));
     apiKeys = new ApiKeys(bus, apiKeySalt(auth, dataDir));
     failures = new AuthFailures(api, auth.getInteger("maxFailuresPerMinute", 10));
+    routeTable = new RouteTable(bus, self);
     ops.add(Operation.post("/auth/verify", "l09.auth.verify").roles(SERVICE_ROLE).status(200)
       .schema(new JsonObject("""
         {"type":"object","additionalProperties":false,
-         "properties":{"token":{"type":"string","maxLength":8192},"api_key":{"type":"string","maxLength":100}}}"""))
-      .summary("Who a bearer token or API key stands for (user, roles, scopes), or 401"), call -> {
+         "properties":{"token":{"type":"string","maxLength":8192},"api_key":{"type":"string","maxLength":100},
+           "client_ip":{"type":"string","maxLength":64}}}"""))
+      .summary("Who a bearer token or API key stands for (user, roles, scopes), or 401; failed keys count against client_ip"),
+      call -> {
         String token = call.input().getString("token");
-        Future<Identity> who = token != null ? tokens.verify(token) : apiKeys.resolve(call.input().getString("api_key"));
+        Future<Identity> who = token != null ? tokens.verify(token)
+          : checkKey(call.input().getString("api_key"), call.input().getString("client_ip", "unknown"));
         return who.map(Identity::toJson);
       });
   }
@@ -78,12 +83,17 @@ public final class ApiGatewayLayer extends LayerVerticle {
   @Override
   protected Future<Void> prepare() {
     bootstrapAdmin(conf().getJsonObject("auth", new JsonObject()).getJsonObject("bootstrapAdmin", new JsonObject()), 0);
+    long every = conf().getJsonObject("gateway", new JsonObject()).getLong("routesRefreshMs", 10_000L);
+    vertx.setPeriodic(0, every, id -> routeTable.refreshAll());
     return Future.succeededFuture();
   }
 
   @Override
   protected void routes(Router r) {
     BodyHandler body = BodyHandler.create(false).setBodyLimit(64 * 1024);
+    long bodyLimit = conf().getJsonObject("http", new JsonObject()).getLong("bodyLimitBytes", 10L * 1024 * 1024);
+    GatewayRoutes gateway = new GatewayRoutes(bus, routeTable, this::authenticate);
+    r.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit)).handler(gateway::handle);
     r.get("/.well-known/jwks.json").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
       .putHeader("cache-control", "public, max-age=300").end(keys.jwks().encode()));
     r.post("/auth/token").handler(body).handler(this::token);
@@ -117,6 +127,16 @@ public final class ApiGatewayLayer extends LayerVerticle {
       .onSuccess(k -> send(ctx, 200, (JsonObject) k)).onFailure(err -> fail(ctx, err)));
   }
 
+  /**
+   * L09's own endpoints authenticate themselves (sign-in needs no token; {@code /auth/me} and
+   * {@code /auth/keys} check theirs with the failed-attempt limit), and so do the gateway routes.
+   */
+  @Override
+  protected boolean anonymousPath(String path) {
+    return super.anonymousPath(path) || path.startsWith("/auth/") && !path.equals("/auth/verify")
+      || path.equals("/.well-known/jwks.json") || path.startsWith("/api/") || path.equals("/openapi.json") || path.startsWith("/docs");
+  }
+
   /** The identity of an HTTP request: {@code Authorization: Bearer …} or {@code X-API-Key}; else 401. */
   Future<Identity> authenticate(RoutingContext ctx) {
     String authz = ctx.request().getHeader("authorization");
@@ -128,12 +148,17 @@ public final class ApiGatewayLayer extends LayerVerticle {
     }
     String key = ctx.request().getHeader("x-api-key");
     if (key != null) {
-      String ip = clientIp(ctx);
-      return failures.check(ip).compose(v -> apiKeys.resolve(key)
-        .recover(err -> failures.record(ip).compose(x -> Future.failedFuture(err))));
+      return checkKey(key, clientIp(ctx));
     }
     ctx.response().putHeader("www-authenticate", "Bearer realm=\"story-portal\"");
     return Future.failedFuture(new PlatformException(401, "AUTHENTICATION_REQUIRED", "a bearer token or X-API-Key is required"));
+  }
+
+  /** An API key, refused with 429 while {@code ip} is over its failed-attempt limit; a failure counts. */
+  private Future<Identity> checkKey(String key, String ip) {
+    return failures.check(ip).compose(v -> apiKeys.resolve(key)
+      .recover(err -> PlatformException.of(err).status() == 401
+        ? failures.record(ip).compose(x -> Future.failedFuture(err)) : Future.failedFuture(err)));
   }
 
   private void token(RoutingContext ctx) {
@@ -281,7 +306,7 @@ public final class ApiGatewayLayer extends LayerVerticle {
   }
 
   /** The standard error answer; a 429 also says when to retry. */
-  private static void fail(RoutingContext ctx, Throwable err) {
+  static void fail(RoutingContext ctx, Throwable err) {
     PlatformException e = PlatformException.of(err);
     if (e.status() == 429 && e.details() instanceof JsonObject d && d.getValue("retry_after_seconds") != null) {
       ctx.response().putHeader("retry-after", String.valueOf(d.getValue("retry_after_seconds")));

@@ -1,18 +1,11 @@
 package io.storyportal.l09;
 
-import io.storyportal.kernel.embedded.EmbeddedServers;
-import io.storyportal.kernel.testing.TestConfig;
-import io.storyportal.l01.DataLayer;
-import io.vertx.core.DeploymentOptions;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
-import io.vertx.pgclient.PgBuilder;
-import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisAPI;
 import io.vertx.sqlclient.Pool;
 import org.junit.jupiter.api.AfterAll;
@@ -42,42 +35,27 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class IdentityTest {
 
-  static EmbeddedServers.Postgres postgres;
-  static EmbeddedServers.Redis redisServer;
-  static Vertx vertx;
+  static L09Fixture f;
   static ApiGatewayLayer gateway;
   static WebClient http;
   static RedisAPI redis;
   static Pool sql;
   static Path dataDir;
-  static final String ADMIN_PASSWORD = "correct horse battery staple";
+  static final String ADMIN_PASSWORD = L09Fixture.ADMIN_PASSWORD;
 
   @BeforeAll
   static void start() {
-    postgres = new EmbeddedServers.Postgres(Path.of("target", "pg-" + UUID.randomUUID()), 55438).start();
-    redisServer = new EmbeddedServers.Redis(Path.of("target", "redis-" + UUID.randomUUID()), 63809).start();
-    dataDir = Path.of("target", "data-" + UUID.randomUUID());
-    vertx = Vertx.vertx();
-    JsonObject conf = TestConfig.load(Map.of("database.url", postgres.url(), "redis.url", redisServer.url(),
-      "dataDir", dataDir.toString(), "auth.bootstrapAdmin.username", "root", "auth.bootstrapAdmin.password", ADMIN_PASSWORD));
-    vertx.deployVerticle(new DataLayer(), new DeploymentOptions().setConfig(conf)).await();
-    gateway = new ApiGatewayLayer();
-    vertx.deployVerticle(gateway, new DeploymentOptions().setConfig(conf)).await();
-    http = WebClient.create(vertx);
-    redis = RedisAPI.api(Redis.createClient(vertx, redisServer.url()));
-    sql = PgBuilder.pool().connectingTo(postgres.url()).using(vertx).build();
-    long deadline = System.currentTimeMillis() + 20_000;
-    while (System.currentTimeMillis() < deadline
-      && sql.query("SELECT count(*) FROM users").execute().await().iterator().next().getLong(0) == 0) {
-      sleep(100);
-    }
+    f = new L09Fixture(55438, 63809, Map.of());
+    gateway = f.gateway;
+    http = f.http;
+    redis = f.redis;
+    sql = f.sql;
+    dataDir = f.dataDir;
   }
 
   @AfterAll
   static void stop() {
-    vertx.close().await();
-    redisServer.close();
-    postgres.close();
+    f.close();
   }
 
   @Test
@@ -222,9 +200,7 @@ class IdentityTest {
   // ---- helpers
 
   static JsonObject login(String user, String password) {
-    HttpResponse<Buffer> r = post("/auth/token", new JsonObject().put("username", user).put("password", password));
-    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
-    return r.bodyAsJsonObject();
+    return f.login(user, password);
   }
 
   static int status(String token) {
@@ -236,11 +212,7 @@ class IdentityTest {
   }
 
   static void assertError(HttpResponse<Buffer> r, int status, String code) {
-    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(status);
-    JsonObject error = r.bodyAsJsonObject().getJsonObject("error");
-    assertThat(error.getString("code")).as(r.bodyAsString()).isEqualTo(code);
-    assertThat(error.getString("message")).isNotBlank();
-    assertThat(error.getString("request_id")).isNotBlank();
+    L09Fixture.assertError(r, status, code);
   }
 
   static HttpResponse<Buffer> get(String path, String... headers) {
@@ -283,13 +255,5 @@ class IdentityTest {
 
   static String b64(byte[] b) {
     return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
-  }
-
-  static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }

@@ -42,7 +42,7 @@ public final class OperationRoutes {
       if (hasBody(op.method())) {
         route.handler(BodyHandler.create(false).setBodyLimit(bodyLimit));
       }
-      route.handler(ctx -> dispatch(ctx, op));
+      route.handler(ctx -> dispatch(bus, ctx, op, Caller.fromHeaders(ctx.request().headers())));
     }
   }
 
@@ -50,15 +50,23 @@ public final class OperationRoutes {
     return m == HttpMethod.POST || m == HttpMethod.PUT || m == HttpMethod.PATCH || m == HttpMethod.DELETE;
   }
 
-  private void dispatch(RoutingContext ctx, Operation op) {
+  /**
+   * Calls {@code op} over the bus for this HTTP request, as {@code caller}, and writes the answer:
+   * the reply with its status and headers, or the stream as SSE/NDJSON, or the standard error.
+   */
+  public static void dispatch(BusClient bus, RoutingContext ctx, Operation op, Caller caller) {
+    dispatch(bus, ctx, op, caller, ctx.pathParams());
+  }
+
+  /** As {@link #dispatch(BusClient, RoutingContext, Operation, Caller)}, with path parameters matched elsewhere (the gateway). */
+  public static void dispatch(BusClient bus, RoutingContext ctx, Operation op, Caller caller, Map<String, String> pathParams) {
     JsonObject input;
     try {
-      input = input(ctx, op);
+      input = input(ctx, op, pathParams);
     } catch (PlatformException e) {
       HttpErrors.send(ctx, e);
       return;
     }
-    Caller caller = Caller.fromHeaders(ctx.request().headers());
     if (op.streaming()) {
       bus.stream(op.address(), input, caller)
         .onSuccess(reader -> HttpStreams.render(ctx, reader))
@@ -71,6 +79,10 @@ public final class OperationRoutes {
       if (value != null) {
         forwarded.add(name, value);
       }
+    }
+    String apiKey = ctx.request().getHeader(Headers.API_KEY_ID);
+    if (apiKey != null) {
+      forwarded.add(Headers.API_KEY_ID, apiKey);
     }
     bus.call(op.address(), input, caller, forwarded).onComplete(ar -> {
       if (ar.failed()) {
@@ -90,7 +102,8 @@ public final class OperationRoutes {
     });
   }
 
-  static JsonObject input(RoutingContext ctx, Operation op) {
+  /** The operation's input: the JSON body merged with query and path parameters (path wins). */
+  public static JsonObject input(RoutingContext ctx, Operation op, Map<String, String> pathParams) {
     JsonObject input = new JsonObject();
     Buffer body = ctx.body() == null ? null : ctx.body().buffer();
     if (body != null && body.length() > 0) {
@@ -112,7 +125,7 @@ public final class OperationRoutes {
         input.put(name, coerce(properties, name, query.getAll(name)));
       }
     }
-    for (Map.Entry<String, String> p : ctx.pathParams().entrySet()) {
+    for (Map.Entry<String, String> p : pathParams.entrySet()) {
       input.put(p.getKey(), coerce(properties, p.getKey(), List.of(p.getValue())));
     }
     return input;

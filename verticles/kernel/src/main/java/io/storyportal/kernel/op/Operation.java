@@ -88,6 +88,14 @@ public record Operation(
       .toList();
   }
 
+  /** An operation as another node described it ({@link #toJson()}, e.g. from a layer's {@code /info}). */
+  public static Operation fromJson(JsonObject j) {
+    java.util.Set<String> roles = new java.util.HashSet<>();
+    j.getJsonArray("roles", new JsonArray()).forEach(r -> roles.add(String.valueOf(r)));
+    return new Operation(j.getString("address"), HttpMethod.valueOf(j.getString("method")), j.getString("path"),
+      j.getJsonObject("input_schema"), roles, j.getBoolean("streaming", false), j.getInteger("status", 200), j.getString("summary", ""));
+  }
+
   /** The path in Vert.x Web's {@code :param} syntax. */
   public String routerPath() {
     return path.replaceAll("\\{([A-Za-z0-9_]+)}", ":$1");
@@ -100,6 +108,7 @@ public record Operation(
       .put("path", path)
       .put("roles", new JsonArray(List.copyOf(new TreeSet<>(roles))))
       .put("streaming", streaming)
+      .put("status", successStatus)
       .put("summary", summary);
     if (inputSchema != null) {
       json.put("input_schema", inputSchema);

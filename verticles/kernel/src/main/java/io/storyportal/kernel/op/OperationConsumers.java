@@ -40,9 +40,13 @@ public final class OperationConsumers {
   private record Served(Operations.Binding binding, InputValidator validator) {
   }
 
-  public OperationConsumers(Vertx vertx, StreamSettings streams) {
+  private final boolean enforce;
+
+  /** @param enforce refuse anonymous callers ({@code auth.enforce}) */
+  public OperationConsumers(Vertx vertx, StreamSettings streams, boolean enforce) {
     this.vertx = vertx;
     this.streams = streams;
+    this.enforce = enforce;
   }
 
   /** Compiles the input checks of every operation, so that {@link #serveStream} works before the bus consumers exist. */
@@ -162,11 +166,19 @@ public final class OperationConsumers {
   }
 
   /**
-   * An identified caller must hold one of the operation's roles. Anonymous calls pass until the
-   * gateway issue makes identity mandatory on every entry point (docs/SECURITY.md).
+   * A caller must hold one of the operation's roles; a platform service (role {@code service},
+   * set only by layers themselves) may call any operation. Anonymous callers are refused when
+   * {@code auth.enforce} is on (the default) and pass when it is off (single-layer tests, trusted
+   * development setups; docs/SECURITY.md).
    */
-  private static void authorize(Operation op, Caller caller) {
-    if (caller.roles().isEmpty() && caller.anonymous()) {
+  private void authorize(Operation op, Caller caller) {
+    if (caller.anonymous() && caller.roles().isEmpty()) {
+      if (enforce) {
+        throw new PlatformException(401, "AUTHENTICATION_REQUIRED", op.address() + " needs an identified caller");
+      }
+      return;
+    }
+    if (caller.roles().contains(io.storyportal.kernel.http.Authentication.SERVICE_ROLE)) {
       return;
     }
     if (caller.roles().stream().noneMatch(op.roles()::contains)) {

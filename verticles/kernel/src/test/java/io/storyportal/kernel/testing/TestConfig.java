@@ -22,9 +22,15 @@ public final class TestConfig {
     throw new IllegalStateException("conf/platform.json not found above " + Path.of("").toAbsolutePath());
   }
 
-  /** Defaults with every layer port set to 0 (any free port) plus {@code overrides}. */
+  /**
+   * Defaults with every layer port set to 0 (any free port) plus {@code overrides}. Tests of one
+   * layer run without L09, so {@code auth.enforce} is off unless an override turns it on (the
+   * enforcement tests do; docs/SECURITY.md).
+   */
   public static JsonObject load(Map<String, String> overrides) {
-    JsonObject c = PlatformConfig.load(confDir(), null, Map.of(), overrides);
+    java.util.Map<String, String> all = new java.util.HashMap<>(overrides);
+    all.putIfAbsent("auth.enforce", "false");
+    JsonObject c = PlatformConfig.load(confDir(), null, Map.of(), all);
     JsonObject ports = c.getJsonObject("http").getJsonObject("ports");
     ports.fieldNames().forEach(k -> {
       if (!overrides.containsKey("http.ports." + k)) {

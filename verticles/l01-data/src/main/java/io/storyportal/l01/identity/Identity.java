@@ -27,7 +27,7 @@ import java.util.List;
 public final class Identity {
 
   /** The role of a platform service calling another over the bus (never given to a user). */
-  public static final String SERVICE = "service";
+  public static final String SERVICE = io.storyportal.kernel.http.Authentication.SERVICE_ROLE;
 
   private final Vertx vertx;
   private final Pool pg;

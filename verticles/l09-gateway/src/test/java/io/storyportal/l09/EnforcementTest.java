@@ -1,0 +1,137 @@
+package io.storyportal.l09;
+
+import io.storyportal.kernel.Caller;
+import io.storyportal.kernel.LayerId;
+import io.storyportal.kernel.op.BusClient;
+import io.storyportal.kernel.op.Operation;
+import io.storyportal.kernel.stream.StreamSettings;
+import io.storyportal.l03.ToolsLayer;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static io.storyportal.l09.L09Fixture.assertError;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * With {@code auth.enforce} on (the production default): layer ports answer 401 without a valid
+ * token, identity headers from clients are ignored, the gateway routes every layer's operations
+ * by their own tables, and a viewer can call no write operation anywhere, directly or through it.
+ */
+class EnforcementTest {
+
+  static L09Fixture f;
+  static ToolsLayer tools = new ToolsLayer();
+  static String admin;
+  static String viewer;
+
+  @BeforeAll
+  static void start() {
+    f = new L09Fixture(55439, 63811, Map.of("auth.enforce", "true"), tools);
+    admin = f.login("root", L09Fixture.ADMIN_PASSWORD).getString("access_token");
+    HttpResponse<Buffer> created = f.send(f.data.actualPort(), HttpMethod.POST, "/users", new JsonObject().put("username", "vera")
+      .put("password", "a long viewer password").put("roles", new JsonArray().add("viewer")), "authorization", "Bearer " + admin);
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    viewer = f.login("vera", "a long viewer password").getString("access_token");
+  }
+
+  @AfterAll
+  static void stop() {
+    f.close();
+  }
+
+  @Test
+  void layerPortsNeedAValidTokenAndIgnoreClientIdentityHeaders() {
+    int l01 = f.data.actualPort();
+    assertError(f.send(l01, HttpMethod.GET, "/agents", null), 401, "AUTHENTICATION_REQUIRED");
+    assertError(f.send(l01, HttpMethod.GET, "/info", null, "x-principal", "root", "x-roles", "admin"), 401, "AUTHENTICATION_REQUIRED");
+    assertError(f.send(l01, HttpMethod.GET, "/agents", null, "authorization", "Bearer not.a.token"), 401, "INVALID_TOKEN");
+    assertThat(f.send(l01, HttpMethod.GET, "/health", null).statusCode()).isEqualTo(200);
+    assertThat(f.send(l01, HttpMethod.GET, "/metrics", null).statusCode()).isEqualTo(200);
+    assertThat(f.send(l01, HttpMethod.GET, "/agents", null, "authorization", "Bearer " + admin).statusCode()).isEqualTo(200);
+    assertThat(f.send(tools.actualPort(), HttpMethod.GET, "/info", null, "authorization", "Bearer " + viewer).statusCode()).isEqualTo(200);
+    // a viewer claiming to be admin in headers is still a viewer
+    assertError(f.send(l01, HttpMethod.POST, "/agents", new JsonObject().put("name", "x"), "authorization", "Bearer " + viewer,
+      "x-roles", "admin", "x-principal", "root"), 403, "FORBIDDEN");
+    // revocation reaches layer ports (after their short verification cache)
+    String doomed = f.login("root", L09Fixture.ADMIN_PASSWORD).getString("access_token");
+    f.send(f.gateway.actualPort(), HttpMethod.POST, "/auth/revoke", new JsonObject().put("token", doomed));
+    assertError(f.send(l01, HttpMethod.GET, "/agents", null, "authorization", "Bearer " + doomed), 401, "TOKEN_REVOKED");
+  }
+
+  @Test
+  void anonymousBusCallsAreRefusedAndServicesPass() {
+    BusClient bus = new BusClient(f.vertx, 5000, StreamSettings.DEFAULTS);
+    Throwable err = awaitFailure(bus.request("l01.agents.list", new JsonObject(), Caller.ANONYMOUS));
+    assertThat(err).hasMessageContaining("needs an identified caller");
+    assertThat(bus.request("l01.agents.list", new JsonObject(), new Caller("x", java.util.Set.of("viewer"))).await()).isNotNull();
+  }
+
+  @Test
+  void theGatewayRoutesEveryLayerByItsOwnTable() {
+    int gw = f.gateway.actualPort();
+    String auth = "Bearer " + admin;
+    assertError(f.send(gw, HttpMethod.GET, "/api/v1/l01/agents", null), 401, "AUTHENTICATION_REQUIRED");
+    HttpResponse<Buffer> created = f.send(gw, HttpMethod.POST, "/api/v1/l01/agents",
+      new JsonObject().put("name", "via-gateway"), "authorization", auth);
+    assertThat(created.statusCode()).as(created.bodyAsString()).isEqualTo(201);
+    String id = created.bodyAsJsonObject().getString("id");
+    assertThat(f.send(gw, HttpMethod.GET, "/api/l01/agents/" + id, null, "authorization", auth).bodyAsJsonObject().getString("name"))
+      .isEqualTo("via-gateway");
+    assertThat(f.send(gw, HttpMethod.GET, "/api/v1/data/agents/" + id, null, "authorization", auth).statusCode()).isEqualTo(200);
+    assertThat(f.send(gw, HttpMethod.GET, "/api/v1/l03/info", null, "authorization", auth).bodyAsJsonObject().getString("layer"))
+      .isEqualTo("l03");
+    assertError(f.send(gw, HttpMethod.GET, "/api/v1/l01/nothing-here", null, "authorization", auth), 404, "ROUTE_NOT_FOUND");
+    assertError(f.send(gw, HttpMethod.GET, "/api/v1/l77/agents", null, "authorization", auth), 404, "ROUTE_NOT_FOUND");
+    assertError(f.send(gw, HttpMethod.GET, "/api/v1/l01/agents/x", null, "authorization", auth), 400, "VALIDATION_FAILED");
+    // paths reach only the operation they name
+    for (String sneaky : List.of("/api/v1/l01/agents/..%2Fusers", "/api/v1/l01/agents%2F" + id, "/api/v1/l01/%2e%2e/l09/auth/keys",
+      "/api/v1/l01/agents/%2E", "/api/v1/l01/agents/%252e%252e", "/api/v1/l01//agents", "/api/v1/l01/agents\\users")) {
+      HttpResponse<Buffer> r = f.send(gw, HttpMethod.GET, sneaky, null, "authorization", auth);
+      assertThat(r.statusCode()).as(sneaky + " -> " + r.bodyAsString()).isIn(400, 404);
+      assertThat(r.bodyAsString()).as(sneaky).doesNotContain("\"items\"").doesNotContain("via-gateway");
+    }
+  }
+
+  @Test
+  void aViewerCallsNoWriteOperationOnAnyLayerDirectlyOrThroughTheGateway() {
+    RouteTable table = new RouteTable(new BusClient(f.vertx, 5000, StreamSettings.DEFAULTS),
+      new Caller("test", java.util.Set.of("service")));
+    table.refreshAll().await();
+    List<String> checked = new ArrayList<>();
+    Map<LayerId, Integer> ports = Map.of(LayerId.L01, f.data.actualPort(), LayerId.L03, tools.actualPort(),
+      LayerId.L09, f.gateway.actualPort());
+    table.all().forEach((layer, ops) -> {
+      for (Operation op : ops) {
+        if (op.roles().contains("viewer")) {
+          continue;
+        }
+        String path = op.path().replaceAll("\\{[^}]+}", "00000000-0000-0000-0000-000000000000");
+        JsonObject body = op.method() == HttpMethod.GET ? null : new JsonObject();
+        assertError(f.send(f.gateway.actualPort(), op.method(), "/api/v1/" + layer.key() + path, body,
+          "authorization", "Bearer " + viewer), 403, "FORBIDDEN");
+        assertError(f.send(ports.get(layer), op.method(), path, body, "authorization", "Bearer " + viewer), 403, "FORBIDDEN");
+        checked.add(op.address());
+      }
+    });
+    assertThat(checked).contains("l01.agents.create", "l01.users.delete", "l01.api_keys.resolve", "l09.auth.verify");
+  }
+
+  private static Throwable awaitFailure(io.vertx.core.Future<?> f) {
+    try {
+      f.await();
+      return null;
+    } catch (Throwable t) {
+      return t;
+    }
+  }
+}
