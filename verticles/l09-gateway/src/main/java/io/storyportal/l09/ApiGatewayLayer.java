@@ -49,6 +49,8 @@ public final class ApiGatewayLayer extends LayerVerticle {
   private ApiKeys apiKeys;
   private AuthFailures failures;
   private RouteTable routeTable;
+  private RateLimiter limiter;
+  private ClientAddress clients;
 
   public ApiGatewayLayer() {
     super(LayerId.L09);
@@ -66,6 +68,9 @@ public final class ApiGatewayLayer extends LayerVerticle {
     apiKeys = new ApiKeys(bus, apiKeySalt(auth, dataDir));
     failures = new AuthFailures(api, auth.getInteger("maxFailuresPerMinute", 10));
     routeTable = new RouteTable(bus, self);
+    JsonObject gw = conf().getJsonObject("gateway", new JsonObject());
+    limiter = new RateLimiter(api, gw.getJsonObject("rateLimits", new JsonObject()));
+    clients = new ClientAddress(gw.getJsonArray("trustedProxies", new JsonArray()));
     ops.add(Operation.post("/auth/verify", "l09.auth.verify").roles(SERVICE_ROLE).status(200)
       .schema(new JsonObject("""
         {"type":"object","additionalProperties":false,
@@ -90,10 +95,14 @@ public final class ApiGatewayLayer extends LayerVerticle {
 
   @Override
   protected void routes(Router r) {
-    BodyHandler body = BodyHandler.create(false).setBodyLimit(64 * 1024);
+    JsonObject gw = conf().getJsonObject("gateway", new JsonObject());
+    Protection.mount(r, gw, clients);
+    // sign-in endpoints: limited per client address (and failed attempts separately, AuthFailures)
+    r.route("/auth/*").handler(ctx -> limited(ctx, null, ctx::next));
     long bodyLimit = conf().getJsonObject("http", new JsonObject()).getLong("bodyLimitBytes", 10L * 1024 * 1024);
-    GatewayRoutes gateway = new GatewayRoutes(bus, routeTable, this::authenticate);
+    GatewayRoutes gateway = new GatewayRoutes(bus, routeTable, this::authenticate, this::limited);
     r.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit)).handler(gateway::handle);
+    BodyHandler body = BodyHandler.create(false).setBodyLimit(64 * 1024);
     r.get("/.well-known/jwks.json").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
       .putHeader("cache-control", "public, max-age=300").end(keys.jwks().encode()));
     r.post("/auth/token").handler(body).handler(this::token);
@@ -144,7 +153,8 @@ public final class ApiGatewayLayer extends LayerVerticle {
       if (!authz.regionMatches(true, 0, "Bearer ", 0, 7)) {
         return Future.failedFuture(new PlatformException(401, "INVALID_TOKEN", "Authorization must be 'Bearer <token>'"));
       }
-      return tokens.verify(authz.substring(7).trim());
+      String bearer = authz.substring(7).trim();
+      return bearer.startsWith(ApiKeys.PREFIX) ? checkKey(bearer, clientIp(ctx)) : tokens.verify(bearer);
     }
     String key = ctx.request().getHeader("x-api-key");
     if (key != null) {
@@ -288,8 +298,41 @@ public final class ApiGatewayLayer extends LayerVerticle {
     }
   }
 
-  static String clientIp(RoutingContext ctx) {
-    return ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().hostAddress();
+  String clientIp(RoutingContext ctx) {
+    return clients.of(ctx);
+  }
+
+  /**
+   * Counts the request against its limit (per principal when {@code who} is known, else per client
+   * address), puts the {@code X-Rate-Limit-*} headers on the answer, and runs {@code then}, or
+   * answers 429 with {@code Retry-After}. The request body is held back while Redis answers.
+   */
+  void limited(RoutingContext ctx, Identity who, Runnable then) {
+    boolean paused = !ctx.request().isEnded();
+    if (paused) {
+      ctx.request().pause();
+    }
+    limiter.check(who, clientIp(ctx), ctx.request().path()).onComplete(ar -> {
+      if (paused) {
+        ctx.request().resume();
+      }
+      if (ar.failed()) {
+        fail(ctx, ar.cause());
+        return;
+      }
+      RateLimiter.Decision d = ar.result();
+      if (d != null) {
+        ctx.response().putHeader("x-rate-limit-limit", Long.toString(d.limit()))
+          .putHeader("x-rate-limit-remaining", Long.toString(d.remaining()))
+          .putHeader("x-rate-limit-reset", Long.toString(d.resetSeconds()));
+        if (!d.admitted()) {
+          fail(ctx, new PlatformException(429, "RATE_LIMITED", "more than " + d.limit() + " requests this minute; retry in "
+            + d.resetSeconds() + " s", new JsonObject().put("retry_after_seconds", d.resetSeconds())));
+          return;
+        }
+      }
+      then.run();
+    });
   }
 
   private static JsonObject json(RoutingContext ctx) {

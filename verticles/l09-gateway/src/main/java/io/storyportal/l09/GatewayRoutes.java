@@ -30,11 +30,19 @@ final class GatewayRoutes {
   private final BusClient bus;
   private final RouteTable routes;
   private final Function<RoutingContext, Future<Identity>> authenticate;
+  private final Limit limited;
 
-  GatewayRoutes(BusClient bus, RouteTable routes, Function<RoutingContext, Future<Identity>> authenticate) {
+  /** Counts a request against its limit, then runs {@code then}, or answers 429 itself. */
+  @FunctionalInterface
+  interface Limit {
+    void apply(RoutingContext ctx, Identity whoOrNull, Runnable then);
+  }
+
+  GatewayRoutes(BusClient bus, RouteTable routes, Function<RoutingContext, Future<Identity>> authenticate, Limit limited) {
     this.bus = bus;
     this.routes = routes;
     this.authenticate = authenticate;
+    this.limited = limited;
   }
 
   void handle(RoutingContext ctx) {
@@ -63,7 +71,20 @@ final class GatewayRoutes {
     headers.remove(Headers.PRINCIPAL);
     headers.remove(Headers.ROLES);
     headers.remove(Headers.API_KEY_ID);
-    authenticate.apply(ctx).compose(who -> routes.find(layer, ctx.request().method(), rest).map(match -> {
+    // an unauthenticated caller still spends its address's budget, then hears why it failed
+    authenticate.apply(ctx).onComplete(auth -> limited.apply(ctx, auth.succeeded() ? auth.result() : null,
+      () -> {
+        if (auth.failed()) {
+          ApiGatewayLayer.fail(ctx, auth.cause());
+        } else {
+          route(ctx, layer, rest, auth.result());
+        }
+      }));
+  }
+
+  private void route(RoutingContext ctx, LayerId layer, List<String> rest, Identity who) {
+    MultiMap headers = ctx.request().headers();
+    routes.find(layer, ctx.request().method(), rest).map(match -> {
       if (match == null) {
         throw new PlatformException(404, "ROUTE_NOT_FOUND", "no operation " + ctx.request().method() + " /"
           + String.join("/", rest) + " in " + layer.serviceName() + " (or the layer is not running)");
@@ -77,7 +98,7 @@ final class GatewayRoutes {
       }
       OperationRoutes.dispatch(bus, ctx, match.operation(), new Caller(who.userId(), who.roles()), match.pathParams());
       return null;
-    })).onFailure(err -> ApiGatewayLayer.fail(ctx, err));
+    }).onFailure(err -> ApiGatewayLayer.fail(ctx, err));
   }
 
   /** The path's segments, each decoded on its own; traversal and smuggled separators are refused. */

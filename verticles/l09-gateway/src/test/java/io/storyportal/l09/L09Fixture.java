@@ -42,6 +42,7 @@ final class L09Fixture implements AutoCloseable {
   final RedisAPI redis;
   final Pool sql;
   final Path dataDir;
+  final JsonObject conf;
 
   L09Fixture(int pgPort, int redisPort, Map<String, String> overrides, LayerVerticle... others) {
     postgres = new EmbeddedServers.Postgres(Path.of("target", "pg-" + UUID.randomUUID()), pgPort).start();
@@ -50,7 +51,7 @@ final class L09Fixture implements AutoCloseable {
     Map<String, String> all = new HashMap<>(Map.of("database.url", postgres.url(), "redis.url", redisServer.url(),
       "dataDir", dataDir.toString(), "auth.bootstrapAdmin.username", "root", "auth.bootstrapAdmin.password", ADMIN_PASSWORD));
     all.putAll(overrides);
-    JsonObject conf = TestConfig.load(all);
+    conf = TestConfig.load(all);
     vertx.deployVerticle(data, new DeploymentOptions().setConfig(conf)).await();
     vertx.deployVerticle(gateway, new DeploymentOptions().setConfig(conf)).await();
     for (LayerVerticle l : others) {
@@ -79,6 +80,16 @@ final class L09Fixture implements AutoCloseable {
       new JsonObject().put("username", user).put("password", password));
     assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
     return r.bodyAsJsonObject();
+  }
+
+  /** Forgets every rate-limit window (tests share one client address). */
+  void clearLimits() {
+    io.vertx.redis.client.Response keys = redis.keys("sp:rl:*").await();
+    List<String> names = new java.util.ArrayList<>();
+    keys.forEach(k -> names.add(k.toString()));
+    if (!names.isEmpty()) {
+      redis.del(names).await();
+    }
   }
 
   void clearFailures() {

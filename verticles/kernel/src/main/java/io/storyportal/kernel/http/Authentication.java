@@ -22,10 +22,11 @@ import java.util.function.Predicate;
  * ({@code x-principal}, {@code x-roles}, {@code x-api-key-id}) are dropped: only this handler sets
  * them, from a bearer token or {@code X-API-Key} that L09 verified ({@code l09.auth.verify} over
  * the bus, remembered for a few seconds per credential so revocation takes effect within that
- * time). Without credentials the answer is 401, except on the paths a layer leaves anonymous
- * (health, metrics, and L09's sign-in endpoints). With {@code auth.enforce} false (tests of a
- * single layer, trusted development setups) requests without credentials pass as anonymous and
- * client identity headers are believed.
+ * time). {@code Authorization: Bearer sp_live_…} counts as an API key, so OpenAI-style clients
+ * can use one as their "API key". Without credentials the answer is 401, except on the paths a
+ * layer leaves anonymous (health, metrics, and L09's sign-in endpoints). With {@code auth.enforce}
+ * false (tests of a single layer, trusted development setups) nothing is checked here: requests
+ * pass as anonymous and client identity headers are believed.
  */
 public final class Authentication implements Handler<RoutingContext> {
 
@@ -60,7 +61,7 @@ public final class Authentication implements Handler<RoutingContext> {
     MultiMap headers = ctx.request().headers();
     String authz = headers.get("authorization");
     String apiKey = headers.get("x-api-key");
-    if (!enforce && authz == null && apiKey == null) {
+    if (!enforce) {
       ctx.next();
       return;
     }
@@ -82,12 +83,14 @@ public final class Authentication implements Handler<RoutingContext> {
         HttpErrors.send(ctx, new PlatformException(401, "INVALID_TOKEN", "Authorization must be 'Bearer <token>'"));
         return;
       }
-      credential = new JsonObject().put("token", authz.substring(7).trim());
+      String bearer = authz.substring(7).trim();
+      // OpenAI-style clients send their "API key" as a bearer token: a platform API key works there too
+      credential = bearer.startsWith("sp_live_") ? new JsonObject().put("api_key", bearer) : new JsonObject().put("token", bearer);
     } else {
       credential = new JsonObject().put("api_key", apiKey);
-      if (ctx.request().remoteAddress() != null) {
-        credential.put("client_ip", ctx.request().remoteAddress().hostAddress());
-      }
+    }
+    if (credential.containsKey("api_key") && ctx.request().remoteAddress() != null) {
+      credential.put("client_ip", ctx.request().remoteAddress().hostAddress());
     }
     // the body handler comes later: hold the body back while the credential is checked
     boolean paused = !ctx.request().isEnded();
