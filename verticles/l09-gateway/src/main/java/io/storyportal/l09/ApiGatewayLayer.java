@@ -14,6 +14,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
 import io.vertx.redis.client.RedisAPI;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +42,17 @@ public final class ApiGatewayLayer extends LayerVerticle {
 
   /** Role of a platform service calling another over the bus; never held by a user. */
   public static final String SERVICE_ROLE = io.storyportal.kernel.http.Authentication.SERVICE_ROLE;
+
+  private static final String SWAGGER_UI_VERSION = "5.17.14";
+  private static final String SWAGGER_PAGE = """
+    <!doctype html>
+    <html lang="en"><head><meta charset="utf-8"><title>Story Portal API</title>
+    <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+    <body><div id="swagger-ui"></div>
+    <script src="/docs/assets/swagger-ui-bundle.js"></script>
+    <script>window.ui = SwaggerUIBundle({url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true});</script>
+    </body></html>
+    """;
 
   private final Caller self = new Caller("l09-gateway", Set.of(SERVICE_ROLE));
   private JwtKeys keys;
@@ -103,6 +115,11 @@ public final class ApiGatewayLayer extends LayerVerticle {
     GatewayRoutes gateway = new GatewayRoutes(bus, routeTable, this::authenticate, this::limited);
     r.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit)).handler(gateway::handle);
     BodyHandler body = BodyHandler.create(false).setBodyLimit(64 * 1024);
+    r.get("/openapi.json").handler(ctx -> routeTable.refreshAll().onComplete(v -> ctx.response()
+      .putHeader("content-type", "application/json").end(OpenApi.document(routeTable.all(), version()).encodePrettily())));
+    r.get("/docs").handler(ctx -> ctx.response().putHeader("content-type", "text/html; charset=utf-8").end(SWAGGER_PAGE));
+    r.route("/docs/assets/*").handler(StaticHandler.create("META-INF/resources/webjars/swagger-ui/" + SWAGGER_UI_VERSION)
+      .setCachingEnabled(true));
     r.get("/.well-known/jwks.json").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
       .putHeader("cache-control", "public, max-age=300").end(keys.jwks().encode()));
     r.post("/auth/token").handler(body).handler(this::token);

@@ -103,6 +103,26 @@ class EnforcementTest {
   }
 
   @Test
+  void theOpenApiDocumentCoversEveryLayersOperationsAndSwaggerUiServesIt() {
+    int gw = f.gateway.actualPort();
+    HttpResponse<Buffer> doc = f.send(gw, HttpMethod.GET, "/openapi.json", null);
+    assertThat(doc.statusCode()).isEqualTo(200);
+    JsonObject api = doc.bodyAsJsonObject();
+    assertThat(api.getString("openapi")).isEqualTo("3.1.0");
+    JsonObject paths = api.getJsonObject("paths");
+    assertThat(paths.getJsonObject("/api/v1/l01/agents").getJsonObject("post").getString("operationId")).isEqualTo("l01.agents.create");
+    assertThat(paths.getJsonObject("/api/v1/l01/agents/{id}").getJsonObject("get").getJsonArray("parameters").getJsonObject(0)
+      .getString("in")).isEqualTo("path");
+    assertThat(paths.getJsonObject("/api/v1/l03/info")).isNotNull();
+    assertThat(paths.getJsonObject("/auth/token").getJsonObject("post").getJsonArray("security")).isEmpty();
+    HttpResponse<Buffer> ui = f.send(gw, HttpMethod.GET, "/docs", null);
+    assertThat(ui.bodyAsString()).contains("SwaggerUIBundle").contains("/openapi.json");
+    HttpResponse<Buffer> bundle = f.send(gw, HttpMethod.GET, "/docs/assets/swagger-ui-bundle.js", null);
+    assertThat(bundle.statusCode()).isEqualTo(200);
+    assertThat(bundle.body().length()).isGreaterThan(100_000);
+  }
+
+  @Test
   void aViewerCallsNoWriteOperationOnAnyLayerDirectlyOrThroughTheGateway() {
     RouteTable table = new RouteTable(new BusClient(f.vertx, 5000, StreamSettings.DEFAULTS),
       new Caller("test", java.util.Set.of("service")));

@@ -86,7 +86,7 @@ class ClusterTest {
   @Test
   @Order(1)
   void aLayerOnAnotherNodeIsCalledOverTheBus() throws Exception {
-    JsonObject info = (JsonObject) bus.request("l03.info", new JsonObject(), Caller.ANONYMOUS).await();
+    JsonObject info = (JsonObject) bus.request("l03.info", new JsonObject(), StreamScenarios.CALLER).await();
     assertThat(info.getString("service")).isEqualTo("l03-tools");
     assertThat(info.getString("node_id")).isEqualTo(nodeIdOf(toolsNode)).isNotEqualTo(local.nodeId());
 
@@ -111,7 +111,7 @@ class ClusterTest {
     Promise<Object> reply = Promise.promise();
     ctx.runOnContext(v -> {
       RequestContext.bind("cross-node-7");
-      bus.request("l05.echo", new JsonObject().put("name", "x"), Caller.ANONYMOUS).onComplete(reply);
+      bus.request("l05.echo", new JsonObject().put("name", "x"), StreamScenarios.CALLER).onComplete(reply);
     });
     JsonObject body = (JsonObject) reply.future().await();
     assertThat(body.getString("request_id")).isEqualTo("cross-node-7");
@@ -144,7 +144,7 @@ class ClusterTest {
   @Test
   @Order(7)
   void killingTheServingNodeFailsFastAndANewNodeRestoresService() throws Exception {
-    bus.request("l03.info", new JsonObject(), Caller.ANONYMOUS).await();
+    bus.request("l03.info", new JsonObject(), StreamScenarios.CALLER).await();
     toolsNode.kill9();
     long killedAt = System.nanoTime();
 
@@ -153,7 +153,7 @@ class ClusterTest {
     while (failure == null && System.nanoTime() - killedAt < Duration.ofSeconds(20).toNanos()) {
       long t0 = System.nanoTime();
       try {
-        bus.request("l03.info", new JsonObject(), Caller.ANONYMOUS).await();
+        bus.request("l03.info", new JsonObject(), StreamScenarios.CALLER).await();
         Thread.sleep(100);
       } catch (PlatformException e) {
         failure = e;
@@ -187,7 +187,7 @@ class ClusterTest {
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
     while (info == null && System.nanoTime() < deadline) {
       try {
-        info = (JsonObject) bus.request("l03.info", new JsonObject(), Caller.ANONYMOUS).await();
+        info = (JsonObject) bus.request("l03.info", new JsonObject(), StreamScenarios.CALLER).await();
       } catch (PlatformException e) {
         Thread.sleep(100);
       }
@@ -201,7 +201,7 @@ class ClusterTest {
     PlatformException last = null;
     while (System.nanoTime() < deadline) {
       try {
-        bus.request("l03.info", new JsonObject(), Caller.ANONYMOUS).await();
+        bus.request("l03.info", new JsonObject(), StreamScenarios.CALLER).await();
       } catch (PlatformException e) {
         last = e;
         if (e.status() == status) {

@@ -82,7 +82,9 @@ class LauncherProcessTest {
       String data = Path.of("verticles", "launcher", "target", "it-drain-" + UUID.randomUUID()).toString();
       try (NodeProcess node = NodeProcess.start("drain-1", "io.storyportal.launcher.Main", List.of("--layers", "l04",
           "--set", "http.ports.l04=0", "--set", "models.ollamaUrl=http://127.0.0.1:" + ollama.actualPort(),
-          "--set", "redis.embedded.port=63804", "--set", "dataDir=" + data))) {
+          "--set", "redis.embedded.port=63804", "--set", "dataDir=" + data,
+          // this node has no L09 to verify tokens; the drain is what is tested here (auth: l09 EnforcementTest)
+          "--set", "auth.enforce=false"))) {
         int port = Integer.parseInt(node.awaitLine("l04-models +http://127.0.0.1:(\\d+)", Duration.ofSeconds(90)));
         // HTTP/1.1: JDK 17's client fails in-flight HTTP/2 streams on the GOAWAY a graceful shutdown sends (JDK-8335181)
         java.util.concurrent.CompletableFuture<HttpResponse<String>> answer = HttpClient.newBuilder()
