@@ -12,5 +12,6 @@ case "$what" in
   bus)     exec java $OPENS -Xmx512m -cp "$CP" io.storyportal.bench.BusBench "$@" ;;
   ingest)  exec java $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.IngestBench "$@" ;;
   streams) exec java $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.StreamBench "$@" ;;
-  *) echo "usage: bench/run.sh startup [runs] | bus [seconds] [in-flight] | ingest [seconds] [rate] [steady-seconds] | streams [streams] [tokens] [interval-ms]" >&2; exit 2 ;;
+  gateway) exec java -Xmx512m -cp "$CP" io.storyportal.bench.GatewayBench "$@" ;;
+  *) echo "usage: bench/run.sh startup [runs] | bus [seconds] [in-flight] | ingest [seconds] [rate] [steady-seconds] | streams [streams] [tokens] [interval-ms] [ramp-ms] | gateway [seconds] [connections]" >&2; exit 2 ;;
 esac

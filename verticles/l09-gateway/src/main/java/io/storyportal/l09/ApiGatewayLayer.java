@@ -112,7 +112,8 @@ public final class ApiGatewayLayer extends LayerVerticle {
     // sign-in endpoints: limited per client address (and failed attempts separately, AuthFailures)
     r.route("/auth/*").handler(ctx -> limited(ctx, null, ctx::next));
     long bodyLimit = conf().getJsonObject("http", new JsonObject()).getLong("bodyLimitBytes", 10L * 1024 * 1024);
-    GatewayRoutes gateway = new GatewayRoutes(bus, routeTable, this::authenticate, this::limited);
+    GatewayRoutes gateway = new GatewayRoutes(bus, routeTable, this::authenticate, this::limited,
+      conf().getJsonObject("auth", new JsonObject()).getBoolean("enforce", true));
     r.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(bodyLimit)).handler(gateway::handle);
     BodyHandler body = BodyHandler.create(false).setBodyLimit(64 * 1024);
     r.get("/openapi.json").handler(ctx -> routeTable.refreshAll().onComplete(v -> ctx.response()

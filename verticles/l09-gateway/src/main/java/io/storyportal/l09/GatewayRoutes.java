@@ -38,7 +38,12 @@ final class GatewayRoutes {
     void apply(RoutingContext ctx, Identity whoOrNull, Runnable then);
   }
 
-  GatewayRoutes(BusClient bus, RouteTable routes, Function<RoutingContext, Future<Identity>> authenticate, Limit limited) {
+  private final boolean enforce;
+
+  /** @param enforce {@code auth.enforce}: when off, a request without credentials passes as anonymous (layers decide) */
+  GatewayRoutes(BusClient bus, RouteTable routes, Function<RoutingContext, Future<Identity>> authenticate, Limit limited,
+                boolean enforce) {
+    this.enforce = enforce;
     this.bus = bus;
     this.routes = routes;
     this.authenticate = authenticate;
@@ -71,6 +76,10 @@ final class GatewayRoutes {
     headers.remove(Headers.PRINCIPAL);
     headers.remove(Headers.ROLES);
     headers.remove(Headers.API_KEY_ID);
+    if (!enforce && headers.get("authorization") == null && headers.get("x-api-key") == null) {
+      limited.apply(ctx, null, () -> route(ctx, layer, rest, null));
+      return;
+    }
     // an unauthenticated caller still spends its address's budget, then hears why it failed
     authenticate.apply(ctx).onComplete(auth -> limited.apply(ctx, auth.succeeded() ? auth.result() : null,
       () -> {
@@ -88,6 +97,10 @@ final class GatewayRoutes {
       if (match == null) {
         throw new PlatformException(404, "ROUTE_NOT_FOUND", "no operation " + ctx.request().method() + " /"
           + String.join("/", rest) + " in " + layer.serviceName() + " (or the layer is not running)");
+      }
+      if (who == null) {
+        OperationRoutes.dispatch(bus, ctx, match.operation(), Caller.ANONYMOUS, match.pathParams());
+        return null;
       }
       if (who.roles().stream().noneMatch(match.operation().roles()::contains)) {
         throw new PlatformException(403, "FORBIDDEN", "roles " + who.roles().stream().sorted().toList() + " may not call "
