@@ -75,7 +75,7 @@ public final class ApiGatewayLayer extends LayerVerticle {
     Path dataDir = Path.of(conf().getString("dataDir", "data"));
     keys = JwtKeys.load(jwtConf, dataDir);
     RedisAPI api = RedisAPI.api(redis);
-    tokens = new Tokens(vertx, keys, api, jwtConf);
+    tokens = new Tokens(vertx, keys, api, jwtConf, auth.getLong("verifyCacheMs", 5000L));
     refresh = new RefreshTokens(api, jwtConf.getLong("refreshTtlSeconds", 7L * 24 * 3600));
     apiKeys = new ApiKeys(bus, apiKeySalt(auth, dataDir));
     failures = new AuthFailures(api, auth.getInteger("maxFailuresPerMinute", 10));

@@ -39,8 +39,20 @@ final class Tokens {
   private final String issuer;
   private final String audience;
   private final int accessTtlSeconds;
+  private final long cacheMs;
+  /** Tokens verified in the last {@code cacheMs}: no signature check or Redis call for a token seen a moment ago. */
+  private final java.util.Map<String, Verified> recent = new java.util.LinkedHashMap<>(256, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(java.util.Map.Entry<String, Verified> eldest) {
+      return size() > 10_000;
+    }
+  };
 
-  Tokens(Vertx vertx, JwtKeys keys, RedisAPI redis, JsonObject conf) {
+  private record Verified(Identity identity, long until) {
+  }
+
+  Tokens(Vertx vertx, JwtKeys keys, RedisAPI redis, JsonObject conf, long cacheMs) {
+    this.cacheMs = cacheMs;
     this.keys = keys;
     this.redis = redis;
     this.issuer = conf.getString("issuer", "story-portal-platform");
@@ -72,8 +84,24 @@ final class Tokens {
       .setHeader(new JsonObject().put("kid", keys.signing().kid())));
   }
 
-  /** The identity in a valid, unrevoked access token; else a 401 saying why. */
+  /**
+   * The identity in a valid, unrevoked access token; else a 401 saying why. A token verified in the
+   * last {@code auth.verifyCacheMs} is accepted again without the checks (so a revocation made on
+   * another gateway node takes effect here within that time), never past its own expiry.
+   */
   Future<Identity> verify(String token) {
+    long now = System.currentTimeMillis();
+    Verified hit = token == null ? null : recent.get(token);
+    if (hit != null && hit.until() > now) {
+      return Future.succeededFuture(hit.identity());
+    }
+    return check(token).onSuccess(who -> {
+      long exp = payloadOf(token).getLong("exp", 0L) * 1000;
+      recent.put(token, new Verified(who, Math.min(now + cacheMs, exp)));
+    });
+  }
+
+  private Future<Identity> check(String token) {
     JsonObject payload;
     try {
       payload = precheck(token);
@@ -99,6 +127,7 @@ final class Tokens {
   /** Revokes an access token (its jti) until it would have expired; the token must be ours and valid. */
   Future<Void> revoke(String token) {
     return verify(token).compose(who -> {
+      recent.remove(token);
       JsonObject p = payloadOf(token);
       long ttl = Math.max(1, p.getLong("exp", 0L) - System.currentTimeMillis() / 1000 + 60);
       return redis.setex(REVOKED_PREFIX + p.getString("jti"), Long.toString(ttl), "1").mapEmpty();

@@ -5,6 +5,7 @@ import io.storyportal.kernel.LayerId;
 import io.storyportal.kernel.op.BusClient;
 import io.storyportal.kernel.op.Operation;
 import io.storyportal.kernel.stream.StreamSettings;
+import io.storyportal.kernel.testing.EchoLayer;
 import io.storyportal.l03.ToolsLayer;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -31,12 +32,13 @@ class EnforcementTest {
 
   static L09Fixture f;
   static ToolsLayer tools = new ToolsLayer();
+  static EchoLayer echo = new EchoLayer();
   static String admin;
   static String viewer;
 
   @BeforeAll
   static void start() {
-    f = new L09Fixture(55439, 63811, Map.of("auth.enforce", "true"), tools);
+    f = new L09Fixture(55439, 63811, Map.of("auth.enforce", "true"), tools, echo);
     admin = f.login("root", L09Fixture.ADMIN_PASSWORD).getString("access_token");
     HttpResponse<Buffer> created = f.send(f.data.actualPort(), HttpMethod.POST, "/users", new JsonObject().put("username", "vera")
       .put("password", "a long viewer password").put("roles", new JsonArray().add("viewer")), "authorization", "Bearer " + admin);
@@ -103,6 +105,21 @@ class EnforcementTest {
   }
 
   @Test
+  void aStreamingOperationPassesThroughTheGatewayAsSse() {
+    HttpResponse<Buffer> r = f.send(f.gateway.actualPort(), HttpMethod.POST, "/api/v1/l05/count",
+      new JsonObject().put("n", 300).put("tag", "via-gateway"), "authorization", "Bearer " + admin);
+    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+    assertThat(r.getHeader("content-type")).startsWith("text/event-stream");
+    List<String> events = List.of(r.bodyAsString().split("\n\n"));
+    assertThat(events).hasSize(301);
+    assertThat(events.get(0)).isEqualTo("data: {\"i\":0}");
+    assertThat(events.get(299)).isEqualTo("data: {\"i\":299}");
+    assertThat(events.get(300)).isEqualTo("data: [DONE]");
+    assertError(f.send(f.gateway.actualPort(), HttpMethod.POST, "/api/v1/l05/count",
+      new JsonObject().put("n", 3).put("tag", "v"), "authorization", "Bearer " + viewer), 403, "FORBIDDEN");
+  }
+
+  @Test
   void theOpenApiDocumentCoversEveryLayersOperationsAndSwaggerUiServesIt() {
     int gw = f.gateway.actualPort();
     HttpResponse<Buffer> doc = f.send(gw, HttpMethod.GET, "/openapi.json", null);
@@ -129,7 +146,7 @@ class EnforcementTest {
     table.refreshAll().await();
     List<String> checked = new ArrayList<>();
     Map<LayerId, Integer> ports = Map.of(LayerId.L01, f.data.actualPort(), LayerId.L03, tools.actualPort(),
-      LayerId.L09, f.gateway.actualPort());
+      LayerId.L09, f.gateway.actualPort(), LayerId.L05, echo.actualPort());
     table.all().forEach((layer, ops) -> {
       for (Operation op : ops) {
         if (op.roles().contains("viewer")) {
