@@ -28,8 +28,10 @@ final class AuthFailures {
     this.perMinute = perMinute;
   }
 
+  /** 429 while {@code ip} is at the limit; 503 if Redis cannot say (sign-in fails closed rather than allow guessing). */
   Future<Void> check(String ip) {
-    return redis.get(KEY + ip).compose(v -> {
+    return redis.get(KEY + ip).recover(err -> Future.failedFuture(new PlatformException(503, "AUTH_UNAVAILABLE",
+      "sign-in is unavailable: the failed-attempt counter (Redis) cannot be read"))).compose(v -> {
       if (v != null && v.toInteger() >= perMinute) {
         return redis.ttl(KEY + ip).compose(ttl -> Future.failedFuture(new PlatformException(429, "TOO_MANY_FAILED_ATTEMPTS",
           "too many failed sign-in attempts from this address; retry in " + Math.max(1, ttl.toLong()) + " s",

@@ -109,6 +109,7 @@ final class GatewayRoutes {
       if (who.apiKeyId() != null) {
         headers.set(Headers.API_KEY_ID, who.apiKeyId());
       }
+      ctx.put(Protection.PRINCIPAL, who.userId());
       OperationRoutes.dispatch(bus, ctx, match.operation(), new Caller(who.userId(), who.roles()), match.pathParams());
       return null;
     }).onFailure(err -> ApiGatewayLayer.fail(ctx, err));

@@ -115,7 +115,10 @@ final class Tokens {
         if (!"access".equals(p.getString("typ")) || p.getString("jti") == null || p.getString("sub") == null) {
           return Future.failedFuture(invalid("not an access token"));
         }
-        return redis.exists(List.of(REVOKED_PREFIX + p.getString("jti"))).compose(n -> {
+        return redis.exists(List.of(REVOKED_PREFIX + p.getString("jti")))
+          .recover(err -> Future.failedFuture(new PlatformException(503, "AUTH_UNAVAILABLE",
+            "cannot check whether the token was revoked (Redis): " + err.getMessage())))
+          .compose(n -> {
           if (n != null && n.toInteger() > 0) {
             return Future.failedFuture(new PlatformException(401, "TOKEN_REVOKED", "this token was revoked"));
           }

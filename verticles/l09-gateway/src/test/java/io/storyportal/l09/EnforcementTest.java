@@ -7,6 +7,7 @@ import io.storyportal.kernel.op.Operation;
 import io.storyportal.kernel.stream.StreamSettings;
 import io.storyportal.kernel.testing.EchoLayer;
 import io.storyportal.l03.ToolsLayer;
+import io.storyportal.l04.ModelGatewayLayer;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
@@ -33,12 +34,13 @@ class EnforcementTest {
   static L09Fixture f;
   static ToolsLayer tools = new ToolsLayer();
   static EchoLayer echo = new EchoLayer();
+  static ModelGatewayLayer models = new ModelGatewayLayer();
   static String admin;
   static String viewer;
 
   @BeforeAll
   static void start() {
-    f = new L09Fixture(55439, 63811, Map.of("auth.enforce", "true"), tools, echo);
+    f = new L09Fixture(55439, 63811, Map.of("auth.enforce", "true"), tools, echo, models);
     admin = f.login("root", L09Fixture.ADMIN_PASSWORD).getString("access_token");
     HttpResponse<Buffer> created = f.send(f.data.actualPort(), HttpMethod.POST, "/users", new JsonObject().put("username", "vera")
       .put("password", "a long viewer password").put("roles", new JsonArray().add("viewer")), "authorization", "Bearer " + admin);
@@ -146,7 +148,7 @@ class EnforcementTest {
     table.refreshAll().await();
     List<String> checked = new ArrayList<>();
     Map<LayerId, Integer> ports = Map.of(LayerId.L01, f.data.actualPort(), LayerId.L03, tools.actualPort(),
-      LayerId.L09, f.gateway.actualPort(), LayerId.L05, echo.actualPort());
+      LayerId.L09, f.gateway.actualPort(), LayerId.L05, echo.actualPort(), LayerId.L04, models.actualPort());
     table.all().forEach((layer, ops) -> {
       for (Operation op : ops) {
         if (op.roles().contains("viewer")) {
@@ -160,7 +162,15 @@ class EnforcementTest {
         checked.add(op.address());
       }
     });
-    assertThat(checked).contains("l01.agents.create", "l01.users.delete", "l01.api_keys.resolve", "l09.auth.verify");
+    assertThat(checked).contains("l01.agents.create", "l01.users.delete", "l01.api_keys.resolve", "l09.auth.verify",
+      "l04.chat", "l04.chat.stream", "l05.count");
+    // L04's own OpenAI- and Ollama-compatible routes check the same roles
+    JsonObject chat = new JsonObject().put("model", "m").put("stream", true)
+      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")));
+    for (String path : List.of("/chat/completions", "/v1/chat/completions", "/api/chat")) {
+      assertError(f.send(models.actualPort(), HttpMethod.POST, path, chat, "authorization", "Bearer " + viewer), 403, "FORBIDDEN");
+      assertError(f.send(models.actualPort(), HttpMethod.POST, path, chat), 401, "AUTHENTICATION_REQUIRED");
+    }
   }
 
   private static Throwable awaitFailure(io.vertx.core.Future<?> f) {

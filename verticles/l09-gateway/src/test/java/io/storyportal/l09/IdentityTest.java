@@ -132,6 +132,38 @@ class IdentityTest {
   }
 
   @Test
+  void aRotatedOutKeyStillVerifiesItsTokensWhileTheNewKeySigns() throws Exception {
+    String old = login("root", ADMIN_PASSWORD).getString("access_token");
+    String oldKid = part(old, 0).getString("kid");
+    java.security.KeyPairGenerator gen = java.security.KeyPairGenerator.getInstance("RSA");
+    gen.initialize(2048);
+    Path newKey = dataDir.resolve("rotated.pem");
+    Files.writeString(newKey, "-----BEGIN PRIVATE KEY-----\n"
+      + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(gen.generateKeyPair().getPrivate().getEncoded())
+      + "\n-----END PRIVATE KEY-----\n");
+    JsonObject conf = f.conf.copy();
+    conf.getJsonObject("auth").getJsonObject("jwt").put("keys", new JsonArray()
+      .add(newKey.toString()).add(dataDir.resolve("jwt").resolve("signing-key.pem").toString()));
+    ApiGatewayLayer rotated = new ApiGatewayLayer();
+    f.vertx.deployVerticle(rotated, new io.vertx.core.DeploymentOptions().setConfig(conf)).await();
+    try {
+      int port = rotated.actualPort();
+      assertThat(http.get(port, "127.0.0.1", "/auth/me").putHeader("authorization", "Bearer " + old).send().await().statusCode())
+        .as("a token of the old key is still valid").isEqualTo(200);
+      String fresh = http.post(port, "127.0.0.1", "/auth/token").sendJsonObject(new JsonObject().put("username", "root")
+        .put("password", ADMIN_PASSWORD)).await().bodyAsJsonObject().getString("access_token");
+      String newKid = part(fresh, 0).getString("kid");
+      assertThat(newKid).isNotEqualTo(oldKid);
+      JsonArray jwks = http.get(port, "127.0.0.1", "/.well-known/jwks.json").send().await().bodyAsJsonObject().getJsonArray("keys");
+      assertThat(jwks.stream().map(k -> ((JsonObject) k).getString("kid")).toList()).containsExactly(newKid, oldKid);
+      // a node that does not have the new key yet refuses its tokens: keys must be shared by all gateway nodes
+      assertRefused(fresh, "INVALID_TOKEN");
+    } finally {
+      f.vertx.undeploy(rotated.deploymentID()).await();
+    }
+  }
+
+  @Test
   void aRevokedTokenIsRefusedAndARefreshTokenWorksOnce() {
     JsonObject t = login("root", ADMIN_PASSWORD);
     String access = t.getString("access_token");

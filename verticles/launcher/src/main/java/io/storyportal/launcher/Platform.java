@@ -214,9 +214,20 @@ public final class Platform {
     }
   }
 
+  /**
+   * Stops whichever embedded server did start, after waiting for both to settle: the JVM exits
+   * right after a failed start, and a server still starting then would outlive it (an orphaned
+   * redis-server holding its port).
+   */
   private static void closeQuietly(CompletableFuture<EmbeddedServers.Postgres> pg, CompletableFuture<EmbeddedServers.Redis> rs) {
-    pg.thenAccept(p -> { if (p != null) p.close(); });
-    rs.thenAccept(r -> { if (r != null) r.close(); });
+    EmbeddedServers.Postgres p = pg.exceptionally(e -> null).join();
+    EmbeddedServers.Redis r = rs.exceptionally(e -> null).join();
+    if (p != null) {
+      p.close();
+    }
+    if (r != null) {
+      r.close();
+    }
   }
 
   static String rootMessage(Throwable t) {

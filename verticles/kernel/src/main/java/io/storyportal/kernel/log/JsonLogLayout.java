@@ -40,6 +40,23 @@ public final class JsonLogLayout extends LayoutBase<ILoggingEvent> {
         g.writeStringField("request_id", rid);
       }
       g.writeStringField("msg", event.getFormattedMessage());
+      // SLF4J key-value pairs (logger.atInfo().addKeyValue(k, v)) become fields of the line
+      if (event.getKeyValuePairs() != null) {
+        for (org.slf4j.event.KeyValuePair kv : event.getKeyValuePairs()) {
+          Object v = kv.value;
+          if (v == null) {
+            g.writeNullField(kv.key);
+          } else if (v instanceof Long || v instanceof Integer) {
+            g.writeNumberField(kv.key, ((Number) v).longValue());
+          } else if (v instanceof Number n) {
+            g.writeNumberField(kv.key, n.doubleValue());
+          } else if (v instanceof Boolean b) {
+            g.writeBooleanField(kv.key, b);
+          } else {
+            g.writeStringField(kv.key, String.valueOf(v));
+          }
+        }
+      }
       IThrowableProxy t = event.getThrowableProxy();
       if (t != null) {
         g.writeStringField("error", ThrowableProxyUtil.asString(t));
