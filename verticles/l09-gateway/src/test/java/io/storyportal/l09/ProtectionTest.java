@@ -115,6 +115,18 @@ class ProtectionTest {
     assertThat(other.getHeader("x-rate-limit-limit")).isEqualTo("8");
   }
 
+  static String rawStatusLine(int port, String request) {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(5000);
+      socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      return new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+        java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+    } catch (java.io.IOException e) {
+      return "no answer: " + e;
+    }
+  }
+
   @Test
   void securityHeadersCorsAndTheBodyLimit() {
     int a = f.gateway.actualPort();
@@ -130,6 +142,9 @@ class ProtectionTest {
     HttpResponse<Buffer> evil = f.send(a, HttpMethod.OPTIONS, "/api/v1/l01/agents", null, "origin", "http://evil.example",
       "access-control-request-method", "POST");
     assertThat(evil.getHeader("access-control-allow-origin")).isNull();
+
+    assertThat(rawStatusLine(a, "GET /api/v1/l01/agents HTTP/1.1\r\nHost: x\r\nX-Filler: " + "z".repeat(20_000) + "\r\n\r\n"))
+      .as("request headers over 16 KiB").startsWith("HTTP/1.1 431");
 
     JsonObject big = new JsonObject().put("name", "x").put("description", "y".repeat(4096));
     assertError(f.send(a, HttpMethod.POST, "/api/v1/l01/agents", big, "authorization", "Bearer " + admin), 413, "PAYLOAD_TOO_LARGE");
