@@ -58,19 +58,20 @@ public final class DataLayer extends LayerVerticle {
     String base = "/" + s.resource();
     String prefix = "l01." + s.resource();
     String noun = s.aggregateType().toLowerCase();
+    String aNoun = ("aeiou".indexOf(noun.charAt(0)) >= 0 ? "an " : "a ") + noun;
     JsonObject deleteSchema = s.idSchema().copy();
     deleteSchema.getJsonObject("properties").put("version", new JsonObject().put("type", "integer").put("minimum", 1));
     java.util.function.UnaryOperator<Operation> allowed = op -> onlyRoles == null ? op : op.roles(onlyRoles);
-    ops.add(allowed.apply(Operation.post(base, prefix + ".create").schema(s.createSchema()).summary("Create a " + noun)),
+    ops.add(allowed.apply(Operation.post(base, prefix + ".create").schema(s.createSchema()).summary("Create " + aNoun)),
       repo::create);
     ops.add(allowed.apply(Operation.get(base + "/{id}", prefix + ".get").schema(s.idSchema())
       .summary("One " + noun + " (ETag = its version)")), repo::get);
     ops.add(allowed.apply(Operation.get(base, prefix + ".list").schema(s.listSchema())
       .summary("List " + s.resource() + ": filters, sort, limit, cursor (keyset pages, stable under inserts)")), repo::list);
     ops.add(allowed.apply(Operation.of(HttpMethod.PATCH, base + "/{id}", prefix + ".update").schema(s.updateSchema())
-      .summary("Change a " + noun + "; needs If-Match or version (412/409 when stale)")), repo::update);
+      .summary("Change " + aNoun + "; needs If-Match or version (412/409 when stale)")), repo::update);
     ops.add(allowed.apply(Operation.of(HttpMethod.DELETE, base + "/{id}", prefix + ".delete").schema(deleteSchema)
-      .summary((s.softDelete() ? "Soft-delete" : "Delete") + " a " + noun)), repo::delete);
+      .summary((s.softDelete() ? "Soft-delete " : "Delete ") + aNoun)), repo::delete);
   }
 
   private void events(Operations ops, EventStore events) {

@@ -35,8 +35,8 @@ final class OpenApi {
     });
     return new JsonObject().put("openapi", "3.1.0")
       .put("info", new JsonObject().put("title", "Story Portal platform API").put("version", version)
-        .put("description", "Every layer's operations through the gateway: /api/v1/<layer>/<path> (alias /api/l0N/<path>). "
-          + "Authenticate with a bearer token from POST /auth/token or an X-API-Key."))
+        .put("description", "Every layer's operations through the gateway: `/api/v1/<layer>/<path>` (alias `/api/l0N/<path>`). "
+          + "Authenticate with a bearer token from `POST /auth/token` or an `X-API-Key`."))
       .put("servers", new JsonArray().add(new JsonObject().put("url", "/")))
       .put("tags", tags)
       .put("security", new JsonArray().add(new JsonObject().put("bearer", new JsonArray())).add(new JsonObject().put("apiKey", new JsonArray())))
