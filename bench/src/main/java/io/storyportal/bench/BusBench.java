@@ -27,6 +27,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class BusBench {
 
+  /** Bus calls carry an identity, as they do in the platform (anonymous ones are refused). */
+  static final Caller CALLER = new Caller("bus-bench", java.util.Set.of("developer"));
+
   public static void main(String[] args) throws Exception {
     int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
     int inFlight = args.length > 1 ? Integer.parseInt(args[1]) : 64;
@@ -99,7 +102,7 @@ public final class BusBench {
               return;
             }
             long t0 = System.nanoTime();
-            bus.request("l03.info", input, Caller.ANONYMOUS).onComplete(ar -> {
+            bus.request("l03.info", input, CALLER).onComplete(ar -> {
               if (ar.failed()) {
                 done.tryFail(ar.cause());
                 return;

@@ -45,7 +45,7 @@ public final class IngestBench {
     int rate = args.length > 1 ? Integer.parseInt(args[1]) : 200;
     int steadySeconds = args.length > 2 ? Integer.parseInt(args[2]) : 20;
     Platform node = Platform.start(PlatformConfig.load(java.nio.file.Path.of("conf"), null, Map.of(), Map.of(
-      "layers", "l01", "http.ports.l01", "0", "dataDir", "bench/target/ingest-data", "database.embedded.port", "55490",
+      "layers", "l01", "auth.enforce", "false", "http.ports.l01", "0", "dataDir", "bench/target/ingest-data", "database.embedded.port", "55490",
       "database.poolSize", "8")));
     int port = node.layers().get(LayerId.L01).actualPort();
     Vertx client = Vertx.vertx();

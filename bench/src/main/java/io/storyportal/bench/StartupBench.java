@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 /**
  * Launch to all eleven layers ready, in one JVM on the embedded defaults, with the PostgreSQL data
  * directory already initialised (a first, unmeasured run initialises it). Then heap used after a
- * full GC (jcmd GC.run, read from /health/detailed), resident memory, and time from SIGTERM to exit.
+ * full GC (jcmd GC.run, then GC.heap_info), resident memory, and time from SIGTERM to exit.
  *
  * <p>Args: path to platform.jar, number of runs (default 5).
  */
@@ -77,10 +77,10 @@ public final class StartupBench {
       if (warmup) {
         return new double[0];
       }
-      double heapBeforeGc = heapMiB();
+      double heapBeforeGc = heapMiB(p.pid());
       new ProcessBuilder("jcmd", Long.toString(p.pid()), "GC.run").redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
-      double heapMiB = heapMiB();
+      double heapMiB = heapMiB(p.pid());
       double rssMiB = rss(p.pid());
       long s0 = System.nanoTime();
       p.destroy();
@@ -96,9 +96,13 @@ public final class StartupBench {
     }
   }
 
-  static double heapMiB() throws IOException, InterruptedException {
-    Matcher m = Pattern.compile("\"heap_used_bytes\":(\\d+)").matcher(body(8001, "/health/detailed"));
-    return m.find() ? Long.parseLong(m.group(1)) / 1048576.0 : -1;
+  /** Heap used, from {@code jcmd GC.heap_info} (no request to the platform, so nothing allocated by asking). */
+  static double heapMiB(long pid) throws IOException, InterruptedException {
+    Process jcmd = new ProcessBuilder("jcmd", Long.toString(pid), "GC.heap_info").redirectErrorStream(true).start();
+    String out = new String(jcmd.getInputStream().readAllBytes());
+    jcmd.waitFor();
+    Matcher m = Pattern.compile("used (\\d+)K").matcher(out);
+    return m.find() ? Long.parseLong(m.group(1)) / 1024.0 : -1;
   }
 
   static int status(int port, String path) {
@@ -108,11 +112,6 @@ public final class StartupBench {
     } catch (IOException | InterruptedException e) {
       return -1;
     }
-  }
-
-  static String body(int port, String path) throws IOException, InterruptedException {
-    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
-      HttpResponse.BodyHandlers.ofString()).body();
   }
 
   static double rss(long pid) throws IOException {

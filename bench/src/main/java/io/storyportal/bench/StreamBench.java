@@ -75,7 +75,9 @@ public final class StreamBench {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
       "-Xmx1g", System.getProperty("bench.l04.jvmArg", "-Dbench=1"), "-cp", System.getProperty("java.class.path"), "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),
       "--layers", "l04", "--set", "http.ports.l04=" + l04Port, "--set", "redis.embedded.port=63810",
-      "--set", "dataDir=bench/target/stream-data", "--set", "instances.l04=" + Integer.getInteger("bench.l04.instances", 1)));
+      "--set", "dataDir=bench/target/stream-data", "--set", "instances.l04=" + Integer.getInteger("bench.l04.instances", 1),
+      // L04 alone has no L09 to verify tokens: the streaming path is measured without authentication
+      "--set", "auth.enforce=false"));
     Process l04 = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
       waitReady(l04, l04Port, log);
