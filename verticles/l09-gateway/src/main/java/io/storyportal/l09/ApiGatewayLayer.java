@@ -91,9 +91,11 @@ public final class ApiGatewayLayer extends LayerVerticle {
       .summary("Who a bearer token or API key stands for (user, roles, scopes), or 401; failed keys count against client_ip"),
       call -> {
         String token = call.input().getString("token");
-        Future<Identity> who = token != null ? tokens.verify(token)
-          : checkKey(call.input().getString("api_key"), call.input().getString("client_ip", "unknown"));
-        return who.map(Identity::toJson);
+        if (token != null) {
+          // expires_at_ms: a layer port caching this answer must not accept the token past its expiry
+          return tokens.verify(token).map(who -> who.toJson().put("expires_at_ms", Tokens.expiryMs(token)));
+        }
+        return checkKey(call.input().getString("api_key"), call.input().getString("client_ip", "unknown")).map(Identity::toJson);
       });
   }
 

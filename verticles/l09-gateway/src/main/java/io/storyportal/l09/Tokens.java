@@ -96,8 +96,7 @@ final class Tokens {
       return Future.succeededFuture(hit.identity());
     }
     return check(token).onSuccess(who -> {
-      long exp = payloadOf(token).getLong("exp", 0L) * 1000;
-      recent.put(token, new Verified(who, Math.min(now + cacheMs, exp)));
+      recent.put(token, new Verified(who, Math.min(now + cacheMs, expiryMs(token))));
     });
   }
 
@@ -165,6 +164,11 @@ final class Tokens {
       throw invalid("unknown key id");
     }
     return payloadOf(token);
+  }
+
+  /** The token's {@code exp} in epoch milliseconds (call only on a verified token). */
+  static long expiryMs(String token) {
+    return payloadOf(token).getLong("exp", 0L) * 1000;
   }
 
   private static JsonObject payloadOf(String token) {

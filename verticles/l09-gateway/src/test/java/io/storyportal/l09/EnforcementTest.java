@@ -73,6 +73,22 @@ class EnforcementTest {
   }
 
   @Test
+  void aLayerPortNeverAcceptsATokenPastItsExpiryFromItsCache() throws Exception {
+    String good = f.login("root", L09Fixture.ADMIN_PASSWORD).getString("access_token");
+    long now = System.currentTimeMillis() / 1000;
+    // expired 3 s ago: still inside the 5 s leeway now, outside it in 3 s
+    JsonObject claims = IdentityTest.part(good, 1).put("exp", now - 3).put("jti", java.util.UUID.randomUUID().toString());
+    String pem = java.nio.file.Files.readString(f.dataDir.resolve("jwt").resolve("signing-key.pem"));
+    java.security.PrivateKey key = java.security.KeyFactory.getInstance("RSA").generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(
+      java.util.Base64.getMimeDecoder().decode(pem.replaceAll("-----(BEGIN|END) PRIVATE KEY-----", ""))));
+    String expiring = IdentityTest.sign(IdentityTest.part(good, 0), claims, key);
+    int l01 = f.data.actualPort();
+    assertThat(f.send(l01, HttpMethod.GET, "/agents", null, "authorization", "Bearer " + expiring).statusCode()).isEqualTo(200);
+    L09Fixture.sleep(3200);
+    assertError(f.send(l01, HttpMethod.GET, "/agents", null, "authorization", "Bearer " + expiring), 401, "INVALID_TOKEN");
+  }
+
+  @Test
   void anonymousBusCallsAreRefusedAndServicesPass() {
     BusClient bus = new BusClient(f.vertx, 5000, StreamSettings.DEFAULTS);
     Throwable err = awaitFailure(bus.request("l01.agents.list", new JsonObject(), Caller.ANONYMOUS));

@@ -127,7 +127,9 @@ public final class Authentication implements Handler<RoutingContext> {
     }
     return bus.request("l09.auth.verify", credential, SELF).map(r -> {
       JsonObject who = (JsonObject) r;
-      cache.put(key, new Verified(who, System.currentTimeMillis() + cacheMs));
+      long until = System.currentTimeMillis() + cacheMs;
+      // never past the token's own expiry
+      cache.put(key, new Verified(who, Math.min(until, who.getLong("expires_at_ms", until))));
       return who;
     });
   }
