@@ -55,7 +55,9 @@ public final class OpenAiFormat {
   }
 
   private static JsonObject message(JsonObject m) {
-    JsonObject out = new JsonObject().put("role", m.getString("role"));
+    // OpenAI's "developer" role (newer models' name for system instructions) is Ollama's "system"
+    String role = "developer".equals(m.getString("role")) ? "system" : m.getString("role");
+    JsonObject out = new JsonObject().put("role", role);
     Object content = m.getValue("content");
     if (content instanceof String s) {
       out.put("content", s);

@@ -138,10 +138,14 @@ class ModelGatewayTest {
         .putHeader("x-principal", "someone").putHeader("x-roles", "viewer").sendJsonObject(openAi(true)).await();
       assertThat(r.statusCode()).isEqualTo(403);
       assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("FORBIDDEN");
+      JsonObject developer = openAi(false);
+      developer.getJsonArray("messages").add(0, new JsonObject().put("role", "developer").put("content", "be brief"));
+      assertThat(g.post("/chat/completions", developer).statusCode()).as("OpenAI's developer role is Ollama's system").isEqualTo(200);
+      assertThat(g.b(1).chats.get()).isEqualTo(1);
       HttpResponse<Buffer> bad = g.post("/api/chat", new JsonObject().put("model", "llama3.2").put("messages", "not a list"));
       assertThat(bad.statusCode()).isEqualTo(400);
       assertThat(bad.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("VALIDATION_FAILED");
-      assertThat(g.b(1).chats.get()).isZero();
+      assertThat(g.b(1).chats.get()).isEqualTo(1);
     }
   }
 
