@@ -4,6 +4,7 @@ import io.storyportal.kernel.Caller;
 import io.storyportal.kernel.LayerId;
 import io.storyportal.kernel.LayerVerticle;
 import io.storyportal.kernel.PlatformException;
+import io.storyportal.kernel.http.Authentication;
 import io.storyportal.kernel.http.HttpErrors;
 import io.storyportal.kernel.op.Operation;
 import io.storyportal.kernel.op.Operations;
@@ -41,7 +42,7 @@ public final class ApiGatewayLayer extends LayerVerticle {
   private static final Logger LOG = LoggerFactory.getLogger(ApiGatewayLayer.class);
 
   /** Role of a platform service calling another over the bus; never held by a user. */
-  public static final String SERVICE_ROLE = io.storyportal.kernel.http.Authentication.SERVICE_ROLE;
+  public static final String SERVICE_ROLE = Authentication.SERVICE_ROLE;
 
   private static final String SWAGGER_UI_VERSION = "5.17.14";
   private static final String SWAGGER_PAGE = """
@@ -168,20 +169,16 @@ public final class ApiGatewayLayer extends LayerVerticle {
 
   /** The identity of an HTTP request: {@code Authorization: Bearer …} or {@code X-API-Key}; else 401. */
   Future<Identity> authenticate(RoutingContext ctx) {
-    String authz = ctx.request().getHeader("authorization");
-    if (authz != null) {
-      if (!authz.regionMatches(true, 0, "Bearer ", 0, 7)) {
-        return Future.failedFuture(new PlatformException(401, "INVALID_TOKEN", "Authorization must be 'Bearer <token>'"));
-      }
-      String bearer = authz.substring(7).trim();
-      return bearer.startsWith(ApiKeys.PREFIX) ? checkKey(bearer, clientIp(ctx)) : tokens.verify(bearer);
+    Authentication.Credential presented;
+    try {
+      presented = Authentication.credential(ctx.request().headers());
+    } catch (PlatformException e) {
+      return Future.failedFuture(e);
     }
-    String key = ctx.request().getHeader("x-api-key");
-    if (key != null) {
-      return checkKey(key, clientIp(ctx));
+    if (presented == null) {
+      return Future.failedFuture(Authentication.required(ctx));
     }
-    ctx.response().putHeader("www-authenticate", "Bearer realm=\"story-portal\"");
-    return Future.failedFuture(new PlatformException(401, "AUTHENTICATION_REQUIRED", "a bearer token or X-API-Key is required"));
+    return presented.token() != null ? tokens.verify(presented.token()) : checkKey(presented.apiKey(), clientIp(ctx));
   }
 
   /** An API key, refused with 429 while {@code ip} is over its failed-attempt limit; a failure counts. */

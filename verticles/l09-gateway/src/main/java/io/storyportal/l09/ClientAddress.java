@@ -50,7 +50,19 @@ final class ClientAddress {
     }
   }
 
+  /** The client's address, worked out once per request (the limiter, the sign-in counter and the access log ask). */
   String of(RoutingContext ctx) {
+    String known = ctx.get(CONTEXT_KEY);
+    if (known == null) {
+      known = resolve(ctx);
+      ctx.put(CONTEXT_KEY, known);
+    }
+    return known;
+  }
+
+  private static final String CONTEXT_KEY = "gateway.client";
+
+  private String resolve(RoutingContext ctx) {
     String peer = ctx.request().remoteAddress() == null ? "unknown" : ctx.request().remoteAddress().hostAddress();
     if (!isTrusted(peer)) {
       return peer;

@@ -1,6 +1,7 @@
 package io.storyportal.l09;
 
 import io.storyportal.kernel.PlatformException;
+import io.storyportal.kernel.TimedCache;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.DecodeException;
@@ -41,15 +42,7 @@ final class Tokens {
   private final int accessTtlSeconds;
   private final long cacheMs;
   /** Tokens verified in the last {@code cacheMs}: no signature check or Redis call for a token seen a moment ago. */
-  private final java.util.Map<String, Verified> recent = new java.util.LinkedHashMap<>(256, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(java.util.Map.Entry<String, Verified> eldest) {
-      return size() > 10_000;
-    }
-  };
-
-  private record Verified(Identity identity, long until) {
-  }
+  private final TimedCache<String, Identity> recent = new TimedCache<>(10_000);
 
   Tokens(Vertx vertx, JwtKeys keys, RedisAPI redis, JsonObject conf, long cacheMs) {
     this.cacheMs = cacheMs;
@@ -90,14 +83,12 @@ final class Tokens {
    * another gateway node takes effect here within that time), never past its own expiry.
    */
   Future<Identity> verify(String token) {
-    long now = System.currentTimeMillis();
-    Verified hit = token == null ? null : recent.get(token);
-    if (hit != null && hit.until() > now) {
-      return Future.succeededFuture(hit.identity());
+    Identity hit = recent.get(token);
+    if (hit != null) {
+      return Future.succeededFuture(hit);
     }
-    return check(token).onSuccess(who -> {
-      recent.put(token, new Verified(who, Math.min(now + cacheMs, expiryMs(token))));
-    });
+    long now = System.currentTimeMillis();
+    return check(token).onSuccess(who -> recent.put(token, who, Math.min(now + cacheMs, expiryMs(token))));
   }
 
   private Future<Identity> check(String token) {

@@ -115,7 +115,7 @@ class IdentityTest {
     for (String bad : List.of("../../../../etc/passwd", "/dev/null", "unknown-kid", "")) {
       assertRefused(sign(h.copy().put("kid", bad), claims, key), "INVALID_TOKEN");
     }
-    assertRefused(sign(h.copy().remove("kid") == null ? h : h.copy().put("kid", 17), claims, key), "INVALID_TOKEN");
+    assertRefused(sign(h.copy().put("kid", 17), claims, key), "INVALID_TOKEN");
     assertRefused(sign(h.copy().put("jku", "http://evil.example/jwks.json"), claims, key), "INVALID_TOKEN");
     assertRefused(sign(h.copy().put("x5u", "http://evil.example/cert.pem"), claims, key), "INVALID_TOKEN");
     assertRefused(sign(h.copy().put("jwk", new JsonObject().put("kty", "RSA").put("n", "AQAB").put("e", "AQAB")), claims, key),

@@ -4,6 +4,7 @@ import io.storyportal.kernel.Caller;
 import io.storyportal.kernel.Digests;
 import io.storyportal.kernel.Headers;
 import io.storyportal.kernel.PlatformException;
+import io.storyportal.kernel.TimedCache;
 import io.storyportal.kernel.op.BusClient;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -12,8 +13,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Predicate;
 
@@ -33,20 +32,39 @@ public final class Authentication implements Handler<RoutingContext> {
   /** The role of platform services calling each other; never a user's. */
   public static final String SERVICE_ROLE = "service";
   private static final Caller SELF = new Caller("kernel-auth", Set.of(SERVICE_ROLE));
-  private static final int CACHE_SIZE = 10_000;
 
   private final BusClient bus;
   private final boolean enforce;
   private final long cacheMs;
   private final Predicate<String> anonymous;
-  private final Map<String, Verified> cache = new LinkedHashMap<>(256, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, Verified> eldest) {
-      return size() > CACHE_SIZE;
-    }
-  };
+  private final TimedCache<String, JsonObject> verified = new TimedCache<>(10_000);
 
-  private record Verified(JsonObject identity, long until) {
+  /** What a request presents: a bearer token, or an API key (as {@code X-API-Key} or {@code Bearer sp_live_…}). */
+  public record Credential(String token, String apiKey) {
+  }
+
+  /**
+   * The credential in a request's headers, or null if there is none; a 401 for an
+   * {@code Authorization} header that is not {@code Bearer …}. OpenAI-style clients send their
+   * "API key" as a bearer token, so a bearer {@code sp_live_…} value counts as an API key.
+   */
+  public static Credential credential(MultiMap headers) {
+    String authz = headers.get("authorization");
+    if (authz != null) {
+      if (!authz.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        throw new PlatformException(401, "INVALID_TOKEN", "Authorization must be 'Bearer <token>'");
+      }
+      String bearer = authz.substring(7).trim();
+      return bearer.startsWith("sp_live_") ? new Credential(null, bearer) : new Credential(bearer, null);
+    }
+    String apiKey = headers.get("x-api-key");
+    return apiKey == null ? null : new Credential(null, apiKey);
+  }
+
+  /** The 401 for a request that presents no credential. */
+  public static PlatformException required(RoutingContext ctx) {
+    ctx.response().putHeader("www-authenticate", "Bearer realm=\"story-portal\"");
+    return new PlatformException(401, "AUTHENTICATION_REQUIRED", "a bearer token or X-API-Key is required");
   }
 
   public Authentication(BusClient bus, boolean enforce, long cacheMs, Predicate<String> anonymous) {
@@ -58,13 +76,11 @@ public final class Authentication implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext ctx) {
-    MultiMap headers = ctx.request().headers();
-    String authz = headers.get("authorization");
-    String apiKey = headers.get("x-api-key");
     if (!enforce) {
       ctx.next();
       return;
     }
+    MultiMap headers = ctx.request().headers();
     headers.remove(Headers.PRINCIPAL);
     headers.remove(Headers.ROLES);
     headers.remove(Headers.API_KEY_ID);
@@ -72,24 +88,19 @@ public final class Authentication implements Handler<RoutingContext> {
       ctx.next();
       return;
     }
-    if (authz == null && apiKey == null) {
-      ctx.response().putHeader("www-authenticate", "Bearer realm=\"story-portal\"");
-      HttpErrors.send(ctx, new PlatformException(401, "AUTHENTICATION_REQUIRED", "a bearer token or X-API-Key is required"));
+    Credential presented;
+    try {
+      presented = credential(headers);
+      if (presented == null) {
+        throw required(ctx);
+      }
+    } catch (PlatformException e) {
+      HttpErrors.send(ctx, e);
       return;
     }
-    JsonObject credential;
-    if (authz != null) {
-      if (!authz.regionMatches(true, 0, "Bearer ", 0, 7)) {
-        HttpErrors.send(ctx, new PlatformException(401, "INVALID_TOKEN", "Authorization must be 'Bearer <token>'"));
-        return;
-      }
-      String bearer = authz.substring(7).trim();
-      // OpenAI-style clients send their "API key" as a bearer token: a platform API key works there too
-      credential = bearer.startsWith("sp_live_") ? new JsonObject().put("api_key", bearer) : new JsonObject().put("token", bearer);
-    } else {
-      credential = new JsonObject().put("api_key", apiKey);
-    }
-    if (credential.containsKey("api_key") && ctx.request().remoteAddress() != null) {
+    JsonObject credential = presented.token() != null ? new JsonObject().put("token", presented.token())
+      : new JsonObject().put("api_key", presented.apiKey());
+    if (presented.apiKey() != null && ctx.request().remoteAddress() != null) {
       credential.put("client_ip", ctx.request().remoteAddress().hostAddress());
     }
     // the body handler comes later: hold the body back while the credential is checked
@@ -120,16 +131,15 @@ public final class Authentication implements Handler<RoutingContext> {
 
   private Future<JsonObject> verify(JsonObject credential) {
     String key = Digests.sha256Hex(credential.getString("token", "") + "|" + credential.getString("api_key", ""));
-    long now = System.currentTimeMillis();
-    Verified hit = cache.get(key);
-    if (hit != null && hit.until() > now) {
-      return Future.succeededFuture(hit.identity());
+    JsonObject hit = verified.get(key);
+    if (hit != null) {
+      return Future.succeededFuture(hit);
     }
     return bus.request("l09.auth.verify", credential, SELF).map(r -> {
       JsonObject who = (JsonObject) r;
       long until = System.currentTimeMillis() + cacheMs;
       // never past the token's own expiry
-      cache.put(key, new Verified(who, Math.min(until, who.getLong("expires_at_ms", until))));
+      verified.put(key, who, Math.min(until, who.getLong("expires_at_ms", until)));
       return who;
     });
   }
