@@ -67,6 +67,10 @@ final class Nginx implements AutoCloseable {
     throw new IllegalStateException("nginx did not listen on " + port);
   }
 
+  ProcessHandle handle() {
+    return process.toHandle();
+  }
+
   @Override
   public void close() throws InterruptedException {
     process.destroy();

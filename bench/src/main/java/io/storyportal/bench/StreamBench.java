@@ -22,8 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Many concurrent streams through L04 against the same Ollama stand-in called directly, in one run.
@@ -43,7 +41,9 @@ public final class StreamBench {
   /** Streams start spread evenly over this many ms (0: all at once). */
   static long RAMP_MS;
   /** Streams through each path before measuring, so both run JIT-compiled code (at 1,000 new streams/s). */
-  static final int WARMUP = Integer.getInteger("bench.warmup", 5000);
+  static final int WARMUP = Integer.getInteger("bench.warmup", 10000);
+  /** Which paths besides the direct one to measure: l04, vertx (the bare Vert.x proxy), nginx. */
+  static final String PATHS = System.getProperty("bench.paths", "l04,vertx,nginx");
 
   public static void main(String[] args) throws Exception {
     int streams = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
@@ -72,8 +72,10 @@ public final class StreamBench {
     int l04Port = 18404;
     Path log = Path.of("bench", "target", "stream-bench-l04.log");
     Files.createDirectories(log.getParent());
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-      "-Xmx1g", System.getProperty("bench.l04.jvmArg", "-Dbench=1"), "-cp", System.getProperty("java.class.path"), "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
+    // -Dbench.l04.jvmArgs="-XX:+PrintCompilation …": extra JVM options for L04, space-separated
+    cmd.addAll(List.of(System.getProperty("bench.l04.jvmArgs", "-Dbench=1").trim().split("\\s+")));
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),
       "--layers", "l04", "--set", "http.ports.l04=" + l04Port, "--set", "redis.embedded.port=63810",
       "--set", "dataDir=bench/target/stream-data", "--set", "instances.l04=" + Integer.getInteger("bench.l04.instances", 1),
       // L04 alone has no L09 to verify tokens: the streaming path is measured without authentication
@@ -83,46 +85,77 @@ public final class StreamBench {
       waitReady(l04, l04Port, log);
       HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(streams + 50));
-      run(vertx, client, "direct", standIn.actualPort(), "/api/chat", WARMUP, WARMUP, tokens, true, null);
-      run(vertx, client, "via L04", l04Port, "/chat/completions", WARMUP, WARMUP, tokens, false, null);
-      double idleHeap = heapAfterGc(l04, l04Port);
-      Result direct = run(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, RAMP_MS, tokens, true, null);
+      run(vertx, client, "direct", standIn.actualPort(), "/api/chat", WARMUP, WARMUP, tokens, true, null, null);
+      Result direct = null;
+      Result gateway = null;
       double[] openHeap = {0};
-      Result gateway = run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false,
-        () -> {
-          try {
-            openHeap[0] = heapAfterGc(l04, l04Port);
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        });
+      double idleHeap = 0;
+      if (PATHS.contains("l04")) {
+      run(vertx, client, "via L04", l04Port, "/chat/completions", WARMUP, WARMUP, tokens, false, l04.toHandle(), null);
+      idleHeap = heapAfterGc(l04);
+      }
+      direct = run(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, RAMP_MS, tokens, true, null, null);
+      if (PATHS.contains("l04")) {
+      profile(l04.toHandle(), "start,event=cpu,interval=1000000");
+      gateway = run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false, l04.toHandle(), null);
+      profile(l04.toHandle(), "stop,collapsed,file=" + Path.of("bench", "target", "l04-profile.collapsed").toAbsolutePath());
+      // the heap is read in a run of its own: a full GC and a health request inside the measured
+      // run would show in its latencies (and the health answer's code paths deoptimise hot code)
+      run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false, null, () -> {
+        try {
+          openHeap[0] = heapAfterGc(l04);
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      }
+      Result bare = null;
+      if (PATHS.contains("vertx")) {
+      Process bareProxy = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+        "-cp", System.getProperty("java.class.path"), VertxProxy.class.getName(), "18406", Integer.toString(standIn.actualPort())))
+        .redirectErrorStream(true).redirectOutput(Path.of("bench", "target", "stream-bench-vertx-proxy.log").toFile()).start();
+      try {
+        waitListening(bareProxy, 18406);
+        run(vertx, client, "via Vert.x", 18406, "/api/chat", WARMUP, WARMUP, tokens, true, bareProxy.toHandle(), null);
+        profile(bareProxy.toHandle(), "start,event=cpu,interval=1000000");
+        bare = run(vertx, client, "via Vert.x", 18406, "/api/chat", streams, RAMP_MS, tokens, true, bareProxy.toHandle(), null);
+        profile(bareProxy.toHandle(), "stop,collapsed,file=" + Path.of("bench", "target", "vertx-proxy-profile.collapsed").toAbsolutePath());
+      } finally {
+        bareProxy.destroy();
+        bareProxy.waitFor(15, TimeUnit.SECONDS);
+      }
+      }
       Result nginx = null;
-      if (Nginx.installed()) {
+      if (Nginx.installed() && PATHS.contains("nginx")) {
         try (Nginx proxy = Nginx.start(18405, standIn.actualPort(), Integer.getInteger("bench.l04.instances", 1))) {
-          run(vertx, client, "via nginx", 18405, "/api/chat", WARMUP, WARMUP, tokens, true, null);
-          nginx = run(vertx, client, "via nginx", 18405, "/api/chat", streams, RAMP_MS, tokens, true, null);
+          run(vertx, client, "via nginx", 18405, "/api/chat", WARMUP, WARMUP, tokens, true, proxy.handle(), null);
+          nginx = run(vertx, client, "via nginx", 18405, "/api/chat", streams, RAMP_MS, tokens, true, proxy.handle(), null);
         }
       }
       System.out.printf("%d streams x %d tokens, one every %d ms, started over %d ms%n", streams, tokens, intervalMs, RAMP_MS);
       direct.print();
-      gateway.print();
-      if (nginx == null) {
-        System.out.println("via nginx: not run (no /usr/sbin/nginx; apt-get install nginx-light)");
-      } else {
-        nginx.print();
-        System.out.printf("nginx added time to first token: p50 %+.3f ms, p99 %+.3f ms; per token p50 %+.3f ms, p99 %+.3f ms%n",
-          (nginx.ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50)) / 1e6,
-          (nginx.ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99)) / 1e6,
-          (nginx.token.getValueAtPercentile(50) - direct.token.getValueAtPercentile(50)) / 1e6,
-          (nginx.token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99)) / 1e6);
+      if (gateway != null) {
+        gateway.print();
       }
-      System.out.printf("added time to first token: p50 %+.3f ms, p99 %+.3f ms%n",
-        (gateway.ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50)) / 1e6,
-        (gateway.ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99)) / 1e6);
-      System.out.printf("added per-token latency: p50 %+.3f ms, p99 %+.3f ms%n",
-        (gateway.token.getValueAtPercentile(50) - direct.token.getValueAtPercentile(50)) / 1e6,
-        (gateway.token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99)) / 1e6);
-      System.out.printf("L04 heap after GC: idle %.1f MiB, with %d streams open %.1f MiB -> %.1f KiB per open stream%n",
+      if (bare != null) {
+        bare.print();
+      }
+      if (nginx == null && PATHS.contains("nginx")) {
+        System.out.println("via nginx: not run (no /usr/sbin/nginx; apt-get install nginx-light)");
+      } else if (nginx != null) {
+        nginx.print();
+      }
+      System.out.println("added to the direct path (time to first token p50 / p99; per token p50 / p99):");
+      if (gateway != null) {
+        gateway.added("L04", direct, streams);
+      }
+      if (bare != null) {
+        bare.added("bare Vert.x proxy", direct, streams);
+      }
+      if (nginx != null) {
+        nginx.added("nginx", direct, streams);
+      }
+      if (gateway != null) System.out.printf("L04 heap after GC: idle %.1f MiB, with %d streams open %.1f MiB -> %.1f KiB per open stream%n",
         idleHeap, streams, openHeap[0], (openHeap[0] - idleHeap) * 1024 / streams);
     } finally {
       if (System.getProperty("bench.l04.jfr") != null) {
@@ -183,7 +216,15 @@ public final class StreamBench {
     return n;
   }
 
-  record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, long errors) {
+  record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, long errors, double cpuSeconds) {
+    void added(String who, Result direct, int streams) {
+      System.out.printf("  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms; proxy CPU %.0f us per stream%n", who,
+        (ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50)) / 1e6,
+        (ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99)) / 1e6,
+        (token.getValueAtPercentile(50) - direct.token.getValueAtPercentile(50)) / 1e6,
+        (token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99)) / 1e6, cpuSeconds * 1e6 / streams);
+    }
+
     void print() {
       System.out.printf("%-9s tokens in %d, out %d%s; TTFT p50 %.3f ms p99 %.3f ms; per-token p50 %.3f ms p99 %.3f ms%n", name,
         expected, received.get(), errors > 0 ? " (" + errors + " failed streams)" : "",
@@ -192,8 +233,13 @@ public final class StreamBench {
     }
   }
 
+  /**
+   * Runs {@code streams} streams against {@code port}; {@code proxy} (null for the direct path) is the
+   * process in the middle, whose CPU time over the run is reported.
+   */
   static Result run(Vertx vertx, HttpClient client, String name, int port, String path, int streams, long rampMs, int tokens, boolean ollama,
-                    Runnable whileOpen) throws Exception {
+                    ProcessHandle proxy, Runnable whileOpen) throws Exception {
+    double cpuBefore = proxy == null ? 0 : Cpu.seconds(proxy);
     Histogram ttft = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     Histogram token = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     AtomicLong received = new AtomicLong();
@@ -264,7 +310,8 @@ public final class StreamBench {
       whileOpen.run();
     }
     all.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
-    return new Result(name, (long) streams * tokens, received, ttft, token, errors.get());
+    double cpu = proxy == null ? 0 : Cpu.seconds(proxy) - cpuBefore;
+    return new Result(name, (long) streams * tokens, received, ttft, token, errors.get(), cpu);
   }
 
   static void waitReady(Process p, int port, Path log) throws Exception {
@@ -288,12 +335,43 @@ public final class StreamBench {
     throw new IllegalStateException("L04 not ready: " + Files.readString(log));
   }
 
-  static double heapAfterGc(Process p, int port) throws Exception {
+  /**
+   * With {@code -Dbench.l04.asprof=<path to libasyncProfiler.so>} (async-profiler, e.g. from Maven
+   * Central's {@code tools.profiler:async-profiler}), profiles the CPU of L04 and of the bare Vert.x
+   * proxy during their measured runs only (after the warm-up), collapsed stacks into
+   * {@code bench/target/l04-profile.collapsed} and {@code vertx-proxy-profile.collapsed}.
+   */
+  static void profile(ProcessHandle p, String command) throws Exception {
+    String lib = System.getProperty("bench.l04.asprof");
+    if (lib != null) {
+      new ProcessBuilder("jcmd", Long.toString(p.pid()), "JVMTI.agent_load", lib, "\"" + command + "\"").redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+    }
+  }
+
+  static void waitListening(Process p, int port) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      if (!p.isAlive()) {
+        throw new IllegalStateException("process exited: " + p.exitValue());
+      }
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+        return;
+      } catch (java.io.IOException e) {
+        Thread.sleep(50);
+      }
+    }
+    throw new IllegalStateException("nothing listens on " + port);
+  }
+
+  /**
+   * L04's heap after a full GC, read with jcmd: a request to L04 (its health answer) would run code
+   * paths the streams never do, deoptimising hot code and making the JIT busy during measurement.
+   */
+  static double heapAfterGc(Process p) throws Exception {
     new ProcessBuilder("jcmd", Long.toString(p.pid()), "GC.run").redirectErrorStream(true)
       .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
-    String detailed = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-      URI.create("http://127.0.0.1:" + port + "/health/detailed")).build(), HttpResponse.BodyHandlers.ofString()).body();
-    Matcher m = Pattern.compile("\"heap_used_bytes\":(\\d+)").matcher(detailed);
-    return m.find() ? Long.parseLong(m.group(1)) / 1048576.0 : -1;
+    return StartupBench.heapMiB(p.pid());
   }
+
 }

@@ -89,7 +89,8 @@ public final class Platform {
 
     boolean clustered = config.getJsonObject("cluster").getBoolean("enabled", false);
     System.setProperty("hazelcast.logging.type", "slf4j");
-    VertxOptions options = PlatformMetrics.enable(new VertxOptions());
+    VertxOptions options = PlatformMetrics.enable(new VertxOptions()
+      .setPreferNativeTransport(config.getJsonObject("vertx", new JsonObject()).getBoolean("preferNativeTransport", true)));
     Vertx vertx;
     String nodeId;
     try {
@@ -188,7 +189,17 @@ public final class Platform {
     lines.add(String.format("  %-16s port %d unbound (reserved, docs/ARCHITECTURE.md)", "l08", LayerId.RESERVED_L08_PORT));
     lines.add("database: " + describe(config.getJsonObject("database").getString("url"), postgres != null, "PostgreSQL"));
     lines.add("redis:    " + describe(config.getJsonObject("redis").getString("url"), redis != null, "Redis"));
+    lines.add("network:  " + transport());
     return lines;
+  }
+
+  /** Which I/O transport Vert.x runs on: Netty's native one (epoll) or Java NIO, and why. */
+  private String transport() {
+    if (vertx.isNativeTransportEnabled()) {
+      return "native transport (epoll)";
+    }
+    Throwable cause = vertx.unavailableNativeTransportCause();
+    return "Java NIO" + (cause == null ? " (vertx.preferNativeTransport is false)" : " (native transport unavailable: " + cause.getMessage() + ")");
   }
 
   private String describe(String url, boolean embedded, String what) {

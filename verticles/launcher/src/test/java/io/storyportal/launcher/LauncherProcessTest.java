@@ -37,6 +37,11 @@ class LauncherProcessTest {
       }
       assertThat(lines).anyMatch(l -> l.startsWith("database: embedded PostgreSQL postgresql://postgres:***@127.0.0.1:55435/"));
       assertThat(lines).anyMatch(l -> l.startsWith("redis:    embedded Redis redis://127.0.0.1:63802"));
+      node.awaitLine("^network: ", Duration.ofSeconds(5));
+      if (System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64")) {
+        // the platform ships Netty's epoll transport for Linux x86-64 and prefers it
+        assertThat(node.lines()).contains("network:  native transport (epoll)");
+      }
 
       HttpResponse<String> ready = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),

@@ -1,0 +1,32 @@
+package io.storyportal.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/** CPU time a process and its children have used, from {@code /proc/<pid>/stat} (Linux). */
+final class Cpu {
+
+  /** Clock ticks per second of {@code /proc} times (USER_HZ: 100 on Linux). */
+  private static final double TICKS_PER_SECOND = 100.0;
+
+  private Cpu() {
+  }
+
+  /** User + system CPU seconds of {@code process} and its descendants (nginx's workers). */
+  static double seconds(ProcessHandle process) {
+    return Stream.concat(Stream.of(process), process.descendants()).mapToLong(Cpu::ticks).sum() / TICKS_PER_SECOND;
+  }
+
+  private static long ticks(ProcessHandle p) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
+      // fields after the command name (which may contain spaces) start after the last ')'
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+}
