@@ -1,7 +1,11 @@
 package io.storyportal.l04;
 
 import io.storyportal.kernel.PlatformException;
+import io.vertx.circuitbreaker.CircuitBreaker;
+import io.vertx.circuitbreaker.CircuitBreakerState;
 import io.vertx.circuitbreaker.OpenCircuitException;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Handler;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -54,6 +58,11 @@ public final class ChatRouter {
   public record Served(Backend backend, JsonObject body) {
   }
 
+  /** A failure that is the caller's mistake (bad request, unknown model), not the backend's health. */
+  private static boolean callersMistake(Throwable err) {
+    return err instanceof UpstreamException ue && !ue.retryable();
+  }
+
   private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener) {
     String model = ollamaRequest.getString("model");
     List<Backend> candidates = new ArrayList<>(backends.candidates(model));
@@ -77,33 +86,56 @@ public final class ChatRouter {
     }
     Backend b = candidates.get(n % candidates.size());
     long wait = n > 0 && n % candidates.size() == 0 ? backoffMs * (1L << Math.min(6, n / candidates.size() - 1)) : 0;
-    Runnable go = () -> backends.breaker(b).<T>execute(promise ->
+    CircuitBreaker breaker = backends.breaker(b);
+    Handler<AsyncResult<T>> settle = ar -> {
+      if (result.future().isComplete()) {
+        return;
+      }
+      if (ar.succeeded() && ar.result() != null) {
+        result.complete(ar.result());
+        return;
+      }
+      Throwable err = ar.cause();
+      String why = err instanceof OpenCircuitException
+        ? "backend " + b + ": circuit open after repeated failures"
+        : err instanceof PlatformException pe ? pe.code() + " " + pe.getMessage() : String.valueOf(err);
+      failures.add(why);
+      attempt(opener, request, candidates, n + 1, failures, result);
+    };
+    Runnable go = () -> {
+      if (breaker.state() == CircuitBreakerState.CLOSED) {
+        // Closed: the call runs beside the breaker and its outcome is reported to it at once. Run
+        // inside execute(), every answer would wait for the breaker's completion, which it hands
+        // back through its context's task queue: behind all the I/O of that event-loop turn.
+        opener.apply(b).onComplete(ar -> {
+          breaker.<Void>execute(promise -> {
+            if (ar.succeeded() || callersMistake(ar.cause())) {
+              promise.complete();
+            } else {
+              promise.fail(ar.cause());
+            }
+          });
+          if (ar.failed() && callersMistake(ar.cause())) {
+            result.tryFail(ar.cause());
+          } else {
+            settle.handle(ar);
+          }
+        });
+        return;
+      }
+      // open (fails at once) or half-open (lets one trial call through): the breaker decides
+      breaker.<T>execute(promise ->
         opener.apply(b).onComplete(ar -> {
           if (ar.succeeded()) {
             promise.complete(ar.result());
-          } else if (ar.cause() instanceof UpstreamException ue && !ue.retryable()) {
-            // the caller's mistake, not the backend's health
+          } else if (callersMistake(ar.cause())) {
             promise.complete(null);
-            result.tryFail(ue);
+            result.tryFail(ar.cause());
           } else {
             promise.fail(ar.cause());
           }
-        }))
-      .onComplete(ar -> {
-        if (result.future().isComplete()) {
-          return;
-        }
-        if (ar.succeeded() && ar.result() != null) {
-          result.complete(ar.result());
-          return;
-        }
-        Throwable err = ar.cause();
-        String why = err instanceof OpenCircuitException
-          ? "backend " + b + ": circuit open after repeated failures"
-          : err instanceof PlatformException pe ? pe.code() + " " + pe.getMessage() : String.valueOf(err);
-        failures.add(why);
-        attempt(opener, request, candidates, n + 1, failures, result);
-      });
+        })).onComplete(settle);
+    };
     if (wait > 0) {
       vertx.setTimer(wait, id -> go.run());
     } else {
