@@ -96,7 +96,7 @@ public final class StreamBench {
       }
       direct = run(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, RAMP_MS, tokens, true, null, null);
       if (PATHS.contains("l04")) {
-      profile(l04.toHandle(), "start,event=cpu,interval=1000000");
+      profile(l04.toHandle(), "start," + System.getProperty("bench.asprof.event", "event=cpu,interval=1000000"));
       gateway = run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false, l04.toHandle(), null);
       profile(l04.toHandle(), "stop,collapsed,file=" + Path.of("bench", "target", "l04-profile.collapsed").toAbsolutePath());
       // the heap is read in a run of its own: a full GC and a health request inside the measured

@@ -152,11 +152,7 @@ final class CompatRoutes {
 
   /** OpenAI's SSE: each Ollama chunk becomes 0–3 chat.completion.chunks; a failure is a data event with the error body. */
   private static HttpStreams.Format openAi(OpenAiFormat.ChunkWriter writer) {
-    return new HttpStreams.Format("text/event-stream", chunk -> {
-      StringBuilder sse = new StringBuilder();
-      writer.chunks(chunk).forEach(c -> sse.append("data: ").append(((JsonObject) c).encode()).append("\n\n"));
-      return sse.toString();
-    }, "data: [DONE]\n\n", (e, body) -> "data: " + body.encode() + "\n\n");
+    return new HttpStreams.Format("text/event-stream", writer::sse, "data: [DONE]\n\n", (e, body) -> "data: " + body.encode() + "\n\n");
   }
 
   /** The first frame names the backend and the caller's token budget: those become headers. */

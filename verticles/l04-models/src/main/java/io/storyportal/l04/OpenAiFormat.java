@@ -1,5 +1,6 @@
 package io.storyportal.l04;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.storyportal.kernel.PlatformException;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -121,9 +122,40 @@ public final class OpenAiFormat {
     private boolean roleSent;
     private int toolCalls;
 
+    /** Everything of a content chunk before the delta's fields, rendered once per answer. */
+    private final String contentPrefix;
+
     public ChunkWriter(String model, boolean includeUsage) {
       this.model = model;
       this.includeUsage = includeUsage;
+      this.contentPrefix = "data: {\"id\":\"" + id + "\",\"object\":\"chat.completion.chunk\",\"created\":" + created
+        + ",\"model\":" + quoted(model) + ",\"system_fingerprint\":\"fp_ollama\",\"choices\":[{\"index\":0,\"delta\":{";
+    }
+
+    /**
+     * The SSE events ({@code data: …}, blank line) for one Ollama chunk: the same bytes as encoding
+     * {@link #chunks}, but a plain content token (most of an answer) is written straight into the
+     * text without building and serialising JSON objects for it.
+     */
+    public String sse(JsonObject ollama) {
+      JsonObject message = ollama.getJsonObject("message");
+      Object content = message == null ? ollama.getValue("response") : message.getValue("content");
+      if (content instanceof String text && !text.isEmpty() && !ollama.getBoolean("done", false)
+        && (message == null || message.getValue("tool_calls") == null)) {
+        StringBuilder sse = new StringBuilder(contentPrefix.length() + text.length() + 64).append(contentPrefix);
+        if (!roleSent) {
+          sse.append("\"role\":\"assistant\",");
+          roleSent = true;
+        }
+        return sse.append("\"content\":").append(quoted(text)).append("},\"finish_reason\":null}]}\n\n").toString();
+      }
+      StringBuilder sse = new StringBuilder();
+      chunks(ollama).forEach(c -> sse.append("data: ").append(((JsonObject) c).encode()).append("\n\n"));
+      return sse.toString();
+    }
+
+    private static String quoted(String s) {
+      return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(s)) + '"';
     }
 
     /** The OpenAI chunks (0 to 3) for one Ollama chunk. */
