@@ -50,6 +50,8 @@ public final class StreamBench {
     int tokens = args.length > 1 ? Integer.parseInt(args[1]) : 40;
     long intervalMs = args.length > 2 ? Long.parseLong(args[2]) : 50;
     RAMP_MS = args.length > 3 ? Long.parseLong(args[3]) : 0;
+    // every stream is open at once at some point (the heap per open stream means something)
+    boolean allOpen = tokens * intervalMs >= RAMP_MS;
 
     Vertx vertx = Vertx.vertx();
     // the stand-in has a Vert.x of its own, so its timers never queue behind the load generator
@@ -85,13 +87,13 @@ public final class StreamBench {
       waitReady(l04, l04Port, log);
       HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(streams + 50));
-      run(vertx, client, "direct", standIn.actualPort(), "/api/chat", WARMUP, WARMUP, tokens, true, null, null);
+      warmUp(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, tokens, true);
       Result direct = null;
       Result gateway = null;
       double[] openHeap = {0};
       double idleHeap = 0;
       if (PATHS.contains("l04")) {
-      run(vertx, client, "via L04", l04Port, "/chat/completions", WARMUP, WARMUP, tokens, false, l04.toHandle(), null);
+      warmUp(vertx, client, "via L04", l04Port, "/chat/completions", streams, tokens, false);
       idleHeap = heapAfterGc(l04);
       }
       direct = run(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, RAMP_MS, tokens, true, null, null);
@@ -99,15 +101,16 @@ public final class StreamBench {
       profile(l04.toHandle(), "start," + System.getProperty("bench.asprof.event", "event=cpu,interval=1000000"));
       gateway = run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false, l04.toHandle(), null);
       profile(l04.toHandle(), "stop,collapsed,file=" + Path.of("bench", "target", "l04-profile.collapsed").toAbsolutePath());
-      // the heap is read in a run of its own: a full GC and a health request inside the measured
-      // run would show in its latencies (and the health answer's code paths deoptimise hot code)
-      run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false, null, () -> {
-        try {
-          openHeap[0] = heapAfterGc(l04);
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      if (allOpen) {
+        // the heap is read in a run of its own: a full GC inside the measured run would show in its latencies
+        run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false, null, () -> {
+          try {
+            openHeap[0] = heapAfterGc(l04);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
+      }
       }
       Result bare = null;
       if (PATHS.contains("vertx")) {
@@ -116,7 +119,7 @@ public final class StreamBench {
         .redirectErrorStream(true).redirectOutput(Path.of("bench", "target", "stream-bench-vertx-proxy.log").toFile()).start();
       try {
         waitListening(bareProxy, 18406);
-        run(vertx, client, "via Vert.x", 18406, "/api/chat", WARMUP, WARMUP, tokens, true, bareProxy.toHandle(), null);
+        warmUp(vertx, client, "via Vert.x", 18406, "/api/chat", streams, tokens, true);
         profile(bareProxy.toHandle(), "start,event=cpu,interval=1000000");
         bare = run(vertx, client, "via Vert.x", 18406, "/api/chat", streams, RAMP_MS, tokens, true, bareProxy.toHandle(), null);
         profile(bareProxy.toHandle(), "stop,collapsed,file=" + Path.of("bench", "target", "vertx-proxy-profile.collapsed").toAbsolutePath());
@@ -128,7 +131,7 @@ public final class StreamBench {
       Result nginx = null;
       if (Nginx.installed() && PATHS.contains("nginx")) {
         try (Nginx proxy = Nginx.start(18405, standIn.actualPort(), Integer.getInteger("bench.l04.instances", 1))) {
-          run(vertx, client, "via nginx", 18405, "/api/chat", WARMUP, WARMUP, tokens, true, proxy.handle(), null);
+          warmUp(vertx, client, "via nginx", 18405, "/api/chat", streams, tokens, true);
           nginx = run(vertx, client, "via nginx", 18405, "/api/chat", streams, RAMP_MS, tokens, true, proxy.handle(), null);
         }
       }
@@ -155,8 +158,10 @@ public final class StreamBench {
       if (nginx != null) {
         nginx.added("nginx", direct, streams);
       }
-      if (gateway != null) System.out.printf("L04 heap after GC: idle %.1f MiB, with %d streams open %.1f MiB -> %.1f KiB per open stream%n",
-        idleHeap, streams, openHeap[0], (openHeap[0] - idleHeap) * 1024 / streams);
+      if (gateway != null && allOpen) {
+        System.out.printf("L04 heap after GC: idle %.1f MiB, with %d streams open %.1f MiB -> %.1f KiB per open stream%n",
+          idleHeap, streams, openHeap[0], (openHeap[0] - idleHeap) * 1024 / streams);
+      }
     } finally {
       if (System.getProperty("bench.l04.jfr") != null) {
         new ProcessBuilder("jcmd", Long.toString(l04.pid()), "JFR.dump", "filename=" + System.getProperty("bench.l04.jfr"))
@@ -231,6 +236,18 @@ public final class StreamBench {
         ttft.getValueAtPercentile(50) / 1e6, ttft.getValueAtPercentile(99) / 1e6,
         token.getValueAtPercentile(50) / 1e6, token.getValueAtPercentile(99) / 1e6);
     }
+  }
+
+  /**
+   * Before a path is measured: {@link #WARMUP} streams at 1,000 new streams a second (every hot
+   * method reaches the JIT's top tier), then one unmeasured run shaped like the measured one (so the
+   * compiled code has seen this run's branches and types: otherwise a quiet run right after a busy
+   * warm-up deoptimises and recompiles, and the JIT's CPU shows up in the measurement).
+   */
+  static void warmUp(Vertx vertx, HttpClient client, String name, int port, String path, int streams, int tokens, boolean ollama)
+    throws Exception {
+    run(vertx, client, name, port, path, WARMUP, WARMUP, tokens, ollama, null, null);
+    run(vertx, client, name, port, path, streams, RAMP_MS, tokens, ollama, null, null);
   }
 
   /**
