@@ -88,45 +88,42 @@ public final class StreamBench {
       HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(streams + 50));
       warmUp(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, tokens, true);
-      Result direct = null;
       Result gateway = null;
-      double[] openHeap = {0};
       double idleHeap = 0;
       if (PATHS.contains("l04")) {
-      warmUp(vertx, client, "via L04", l04Port, "/chat/completions", streams, tokens, false);
-      idleHeap = heapAfterGc(l04);
+        warmUp(vertx, client, "via L04", l04Port, "/chat/completions", streams, tokens, false);
+        idleHeap = heapAfterGc(l04);
       }
-      direct = run(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, RAMP_MS, tokens, true, null, null);
+      Result direct = run(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, RAMP_MS, tokens, true, null, null);
+      double openHeap = 0;
       if (PATHS.contains("l04")) {
-      profile(l04.toHandle(), "start," + System.getProperty("bench.asprof.event", "event=cpu,interval=1000000"));
-      gateway = run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false, l04.toHandle(), null);
-      profile(l04.toHandle(), "stop,collapsed,file=" + Path.of("bench", "target", "l04-profile.collapsed").toAbsolutePath());
-      if (allOpen) {
-        // the heap is read in a run of its own: a full GC inside the measured run would show in its latencies
-        run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false, null, () -> {
-          try {
-            openHeap[0] = heapAfterGc(l04);
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        });
-      }
+        gateway = measure(vertx, client, "via L04", l04Port, "/chat/completions", streams, tokens, false, l04.toHandle(), "l04");
+        if (allOpen) {
+          // the heap is read in a run of its own: a full GC inside the measured run would show in its latencies
+          double[] heap = {0};
+          run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false, null, () -> {
+            try {
+              heap[0] = heapAfterGc(l04);
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            }
+          });
+          openHeap = heap[0];
+        }
       }
       Result bare = null;
       if (PATHS.contains("vertx")) {
-      Process bareProxy = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-        "-cp", System.getProperty("java.class.path"), VertxProxy.class.getName(), "18406", Integer.toString(standIn.actualPort())))
-        .redirectErrorStream(true).redirectOutput(Path.of("bench", "target", "stream-bench-vertx-proxy.log").toFile()).start();
-      try {
-        waitListening(bareProxy, 18406);
-        warmUp(vertx, client, "via Vert.x", 18406, "/api/chat", streams, tokens, true);
-        profile(bareProxy.toHandle(), "start,event=cpu,interval=1000000");
-        bare = run(vertx, client, "via Vert.x", 18406, "/api/chat", streams, RAMP_MS, tokens, true, bareProxy.toHandle(), null);
-        profile(bareProxy.toHandle(), "stop,collapsed,file=" + Path.of("bench", "target", "vertx-proxy-profile.collapsed").toAbsolutePath());
-      } finally {
-        bareProxy.destroy();
-        bareProxy.waitFor(15, TimeUnit.SECONDS);
-      }
+        Process bareProxy = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+          "-cp", System.getProperty("java.class.path"), VertxProxy.class.getName(), "18406", Integer.toString(standIn.actualPort())))
+          .redirectErrorStream(true).redirectOutput(Path.of("bench", "target", "stream-bench-vertx-proxy.log").toFile()).start();
+        try {
+          waitListening(bareProxy, 18406);
+          warmUp(vertx, client, "via Vert.x", 18406, "/api/chat", streams, tokens, true);
+          bare = measure(vertx, client, "via Vert.x", 18406, "/api/chat", streams, tokens, true, bareProxy.toHandle(), "vertx-proxy");
+        } finally {
+          bareProxy.destroy();
+          bareProxy.waitFor(15, TimeUnit.SECONDS);
+        }
       }
       Result nginx = null;
       if (Nginx.installed() && PATHS.contains("nginx")) {
@@ -160,7 +157,7 @@ public final class StreamBench {
       }
       if (gateway != null && allOpen) {
         System.out.printf("L04 heap after GC: idle %.1f MiB, with %d streams open %.1f MiB -> %.1f KiB per open stream%n",
-          idleHeap, streams, openHeap[0], (openHeap[0] - idleHeap) * 1024 / streams);
+          idleHeap, streams, openHeap, (openHeap - idleHeap) * 1024 / streams);
       }
     } finally {
       if (System.getProperty("bench.l04.jfr") != null) {
@@ -248,6 +245,15 @@ public final class StreamBench {
     throws Exception {
     run(vertx, client, name, port, path, WARMUP, WARMUP, tokens, ollama, null, null);
     run(vertx, client, name, port, path, streams, RAMP_MS, tokens, ollama, null, null);
+  }
+
+  /** The measured run of a path through {@code proxy}, profiled when asked ({@link #profile}). */
+  static Result measure(Vertx vertx, HttpClient client, String name, int port, String path, int streams, int tokens, boolean ollama,
+                        ProcessHandle proxy, String profileName) throws Exception {
+    profile(proxy, "start," + System.getProperty("bench.asprof.event", "event=cpu,interval=1000000"));
+    Result r = run(vertx, client, name, port, path, streams, RAMP_MS, tokens, ollama, proxy, null);
+    profile(proxy, "stop,collapsed,file=" + Path.of("bench", "target", profileName + "-profile.collapsed").toAbsolutePath());
+    return r;
   }
 
   /**
