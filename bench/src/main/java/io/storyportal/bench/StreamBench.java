@@ -28,12 +28,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * The stand-in (in this JVM) emits N tokens per stream at a fixed interval; every token carries the
  * {@code System.nanoTime()} at which it was emitted, so the load generator (same JVM) measures each
  * token's delivery latency exactly, directly and through L04 (its own process: {@code Main --layers l04}).
- * Reports tokens out vs in, time to first token and per-token latency (p50/p99) for both paths and
- * the difference, and L04's heap per open stream (heap after a full GC with all streams open, minus
+ * The same streams also go through two peers: a bare Vert.x proxy ({@link VertxProxy}, the floor of
+ * our stack) and nginx. Reports tokens out vs in, time to first token and per-token latency (p50/p99)
+ * for every path and what each adds to the direct one, the CPU time of each process in the middle
+ * per stream, and L04's heap per open stream (heap after a full GC with all streams open, minus
  * idle, divided by the streams).
  *
  * <p>Args: streams (1000), tokens per stream (40), ms between tokens (50), ms over which the
- * streams start (0 = all at once).
+ * streams start (0 = all at once). Options: see bench/README.md.
  */
 public final class StreamBench {
 
