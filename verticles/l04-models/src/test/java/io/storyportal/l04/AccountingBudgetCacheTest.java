@@ -1,6 +1,7 @@
 package io.storyportal.l04;
 
 import io.storyportal.kernel.embedded.EmbeddedServers;
+import io.storyportal.kernel.testing.Pause;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
@@ -66,7 +67,7 @@ class AccountingBudgetCacheTest {
 
   static void await(List<JsonObject> rows, int n) {
     for (int i = 0; i < 200 && rows.size() < n; i++) {
-      GatewayFixture.sleep(10);
+      Pause.millis(10);
     }
   }
 
@@ -115,11 +116,11 @@ class AccountingBudgetCacheTest {
       assertThat(first.statusCode()).isEqualTo(200);
       assertThat(first.getHeader("x-ratelimit-limit-tokens")).isEqualTo("40");
       assertThat(first.getHeader("x-ratelimit-remaining-tokens")).isEqualTo("40");
-      GatewayFixture.sleep(100);
+      Pause.millis(100);
       HttpResponse<Buffer> second = call(g, user, chat(user, false).put("stream", true));
       assertThat(second.statusCode()).isEqualTo(200);
       assertThat(second.getHeader("x-ratelimit-remaining-tokens")).isEqualTo("10");
-      GatewayFixture.sleep(100);
+      Pause.millis(100);
       int calledBefore = g.b(1).chats.get();
       HttpResponse<Buffer> third = call(g, user, chat(user, false));
       assertThat(third.statusCode()).isEqualTo(429);

@@ -1,5 +1,6 @@
 package io.storyportal.l04;
 
+import io.storyportal.kernel.testing.Pause;
 import io.storyportal.kernel.testing.TestConfig;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
@@ -52,7 +53,7 @@ final class GatewayFixture implements AutoCloseable {
     // the first probe runs at start; wait until every stand-in is known
     for (int i = 0; i < 100 && get("/backends").bodyAsJsonObject().getJsonArray("backends").stream()
       .anyMatch(b -> !((JsonObject) b).getBoolean("reachable")); i++) {
-      sleep(20);
+      Pause.millis(20);
     }
   }
 
@@ -70,14 +71,6 @@ final class GatewayFixture implements AutoCloseable {
 
   HttpResponse<Buffer> get(String path) {
     return http.get(port(), "127.0.0.1", path).send().await();
-  }
-
-  static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   @Override

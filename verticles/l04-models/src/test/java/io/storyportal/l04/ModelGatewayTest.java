@@ -3,6 +3,7 @@ package io.storyportal.l04;
 import io.storyportal.kernel.Caller;
 import io.storyportal.kernel.op.BusClient;
 import io.storyportal.kernel.stream.StreamSettings;
+import io.storyportal.kernel.testing.Pause;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -202,7 +203,7 @@ class ModelGatewayTest {
       assertThat(g.b(1).chats.get()).isEqualTo(2);
       assertThat(g.get("/backends").bodyAsString()).contains("\"circuit\":\"open\"");
       g.b(1).mode = OllamaStandIn.Mode.NORMAL;
-      GatewayFixture.sleep(700);
+      Pause.millis(700);
       HttpResponse<Buffer> r = g.post("/chat/completions", openAi(false));
       assertThat(r.getHeader("x-model-backend")).isEqualTo("b1");
       assertThat(g.get("/backends").bodyAsString()).doesNotContain("\"circuit\":\"open\"");
@@ -261,7 +262,7 @@ class ModelGatewayTest {
       List<Integer> samples = new ArrayList<>();
       int stableFor = 0;
       for (int i = 0; i < 60 && stableFor < 6; i++) {
-        GatewayFixture.sleep(250);
+        Pause.millis(250);
         samples.add(g.b(1).tokensWritten.get());
         int n = samples.size();
         stableFor = n > 1 && samples.get(n - 1).equals(samples.get(n - 2)) ? stableFor + 1 : 0;
@@ -273,7 +274,7 @@ class ModelGatewayTest {
       resp.request().connection().close();
       long deadline = System.currentTimeMillis() + 5000;
       while (g.b(1).cancelled.get() == 0 && System.currentTimeMillis() < deadline) {
-        GatewayFixture.sleep(20);
+        Pause.millis(20);
       }
       assertThat(g.b(1).cancelled.get()).as("the upstream request was reset").isEqualTo(1);
     }
@@ -300,7 +301,7 @@ class ModelGatewayTest {
       String[] lines = r.bodyAsString().strip().split("\n");
       assertThat(new JsonObject(lines[0]).getJsonObject("message").getString("content")).isEqualTo("a");
       assertThat(new JsonObject(lines[lines.length - 1]).getString("error")).contains("no token for 300 ms").contains("b1");
-      GatewayFixture.sleep(300);
+      Pause.millis(300);
       assertThat(g.b(1).cancelled.get()).as("the stalled upstream was reset").isEqualTo(1);
     }
     try (GatewayFixture g = new GatewayFixture(1, Map.of("models.timeouts.totalMs", "500"))) {

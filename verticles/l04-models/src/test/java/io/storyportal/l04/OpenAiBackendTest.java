@@ -1,5 +1,6 @@
 package io.storyportal.l04;
 
+import io.storyportal.kernel.testing.Pause;
 import io.storyportal.kernel.testing.TestConfig;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
@@ -65,7 +66,7 @@ class OpenAiBackendTest {
     vertx.deployVerticle(layer, new DeploymentOptions().setConfig(conf)).await();
     http = WebClient.create(vertx);
     for (int i = 0; i < 100 && !get("/models").bodyAsString().contains("qwen2.5"); i++) {
-      GatewayFixture.sleep(20);
+      Pause.millis(20);
     }
   }
 

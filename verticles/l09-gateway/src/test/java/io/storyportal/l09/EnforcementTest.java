@@ -6,6 +6,7 @@ import io.storyportal.kernel.op.BusClient;
 import io.storyportal.kernel.op.Operation;
 import io.storyportal.kernel.stream.StreamSettings;
 import io.storyportal.kernel.testing.EchoLayer;
+import io.storyportal.kernel.testing.Pause;
 import io.storyportal.l03.ToolsLayer;
 import io.storyportal.l04.ModelGatewayLayer;
 import io.vertx.core.buffer.Buffer;
@@ -84,7 +85,7 @@ class EnforcementTest {
     String expiring = IdentityTest.sign(IdentityTest.part(good, 0), claims, key);
     int l01 = f.data.actualPort();
     assertThat(f.send(l01, HttpMethod.GET, "/agents", null, "authorization", "Bearer " + expiring).statusCode()).isEqualTo(200);
-    L09Fixture.sleep(3200);
+    Pause.millis(3200);
     assertError(f.send(l01, HttpMethod.GET, "/agents", null, "authorization", "Bearer " + expiring), 401, "INVALID_TOKEN");
   }
 

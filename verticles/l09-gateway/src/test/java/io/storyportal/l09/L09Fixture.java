@@ -2,6 +2,7 @@ package io.storyportal.l09;
 
 import io.storyportal.kernel.LayerVerticle;
 import io.storyportal.kernel.embedded.EmbeddedServers;
+import io.storyportal.kernel.testing.Pause;
 import io.storyportal.kernel.testing.TestConfig;
 import io.storyportal.l01.DataLayer;
 import io.vertx.core.DeploymentOptions;
@@ -63,7 +64,7 @@ final class L09Fixture implements AutoCloseable {
     long deadline = System.currentTimeMillis() + 20_000;
     while (System.currentTimeMillis() < deadline
       && sql.query("SELECT count(*) FROM users").execute().await().iterator().next().getLong(0) == 0) {
-      sleep(100);
+      Pause.millis(100);
     }
   }
 
@@ -102,14 +103,6 @@ final class L09Fixture implements AutoCloseable {
     assertThat(error.getString("code")).as(r.bodyAsString()).isEqualTo(code);
     assertThat(error.getString("message")).isNotBlank();
     assertThat(error.getString("request_id")).isNotBlank();
-  }
-
-  static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   @Override
