@@ -27,14 +27,16 @@ public final class ChatRouter {
 
   private final Vertx vertx;
   private final HttpClient http;
+  private final UpstreamStream.Upstream upstream;
   private final Backends backends;
   private final Timeouts timeouts;
   private final int maxAttempts;
   private final long backoffMs;
 
-  public ChatRouter(Vertx vertx, HttpClient http, Backends backends, Timeouts timeouts, int maxAttempts, long backoffMs) {
+  public ChatRouter(Vertx vertx, UpstreamStream.Upstream upstream, Backends backends, Timeouts timeouts, int maxAttempts, long backoffMs) {
     this.vertx = vertx;
-    this.http = http;
+    this.http = upstream.pool();
+    this.upstream = upstream;
     this.backends = backends;
     this.timeouts = timeouts;
     this.maxAttempts = maxAttempts;
@@ -43,7 +45,7 @@ public final class ChatRouter {
 
   /** Opens a streamed Ollama call ({@code path} /api/chat or /api/generate) for an Ollama-shaped request. */
   public Future<UpstreamStream> open(String path, JsonObject ollamaRequest) {
-    return route(ollamaRequest, b -> UpstreamStream.open(vertx, http, b, path, ollamaRequest, timeouts));
+    return route(ollamaRequest, b -> UpstreamStream.open(vertx, upstream, b, path, ollamaRequest, timeouts));
   }
 
   /** A whole (non-streamed) Ollama call, e.g. {@code /api/embed}: the answer and who served it. */

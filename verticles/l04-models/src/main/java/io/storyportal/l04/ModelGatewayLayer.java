@@ -6,6 +6,7 @@ import io.storyportal.kernel.op.Operation;
 import io.storyportal.kernel.op.Operations;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonArray;
@@ -40,7 +41,8 @@ public final class ModelGatewayLayer extends LayerVerticle {
        "input":{"type":["string","array"],"items":{"type":"string"}},"truncate":{"type":"boolean"},"options":{"type":"object"}}}""";
 
   private Backends backends;
-  private HttpClient upstream;
+  private HttpClientAgent upstream;
+  private UpstreamConnections connections;
 
   public ModelGatewayLayer() {
     super(LayerId.L04);
@@ -50,10 +52,12 @@ public final class ModelGatewayLayer extends LayerVerticle {
   protected void declare(Operations ops) {
     JsonObject models = conf().getJsonObject("models", new JsonObject());
     Timeouts timeouts = Timeouts.from(models.getJsonObject("timeouts"));
+    int maxConnections = models.getInteger("maxConnections", 4096);
     upstream = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) timeouts.connectMs())
-      .setKeepAlive(true).setTcpNoDelay(true), new PoolOptions().setHttp1MaxSize(models.getInteger("maxConnections", 4096)));
+      .setKeepAlive(true).setTcpNoDelay(true), new PoolOptions().setHttp1MaxSize(maxConnections));
+    connections = new UpstreamConnections(vertx, upstream, models.getJsonObject("connections", new JsonObject()), maxConnections);
     backends = new Backends(vertx, upstream, Backend.fromConfig(models), models.getJsonObject("breaker", new JsonObject()));
-    ChatRouter router = new ChatRouter(vertx, upstream, backends, timeouts, models.getInteger("maxAttempts", 3),
+    ChatRouter router = new ChatRouter(vertx, new UpstreamStream.Upstream(upstream, connections), backends, timeouts, models.getInteger("maxAttempts", 3),
       models.getLong("retryBackoffMs", 100L));
     ModelCalls calls = new ModelCalls(router, new Budgets(redis, models.getJsonArray("budgets")),
       new ResponseCache(redis, models.getJsonObject("cache", new JsonObject())), new Accounting(bus, models.getJsonObject("prices")));
@@ -85,6 +89,19 @@ public final class ModelGatewayLayer extends LayerVerticle {
   @Override
   protected void routes(Router r) {
     new CompatRoutes(bus, this::streamLocally, conf().getJsonObject("http", new JsonObject()).getLong("bodyLimitBytes", 10L * 1024 * 1024)).mount(r);
+  }
+
+  @Override
+  protected JsonObject healthDetails() {
+    return super.healthDetails().put("upstream_connections", connections.stats());
+  }
+
+  @Override
+  public Future<?> stop() {
+    return super.stop().eventually(() -> {
+      connections.close();
+      return Future.succeededFuture();
+    });
   }
 
   private JsonObject modelList() {

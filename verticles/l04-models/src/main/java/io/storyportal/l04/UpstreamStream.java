@@ -7,6 +7,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
@@ -38,6 +39,10 @@ public final class UpstreamStream {
   private ChunkDecoder decoder = ChunkDecoder.NDJSON;
   private boolean started;
   private boolean finished;
+  private boolean cancelled;
+  /** The own connection this call holds until it is given back or closed (null on the pool's). */
+  private HttpClientConnection own;
+  private UpstreamConnections connections;
   private long idleTimer = -1;
   private long lastActivityNanos;
   private boolean idlePaused;
@@ -58,25 +63,22 @@ public final class UpstreamStream {
   }
 
   /** Streams an Ollama-shaped request from {@code backend}, in its own protocol; Ollama-shaped chunks come out. */
-  public static Future<UpstreamStream> open(Vertx vertx, HttpClient http, Backend backend, String ollamaPath, JsonObject body,
+  public static Future<UpstreamStream> open(Vertx vertx, Upstream upstream, Backend backend, String ollamaPath, JsonObject body,
                                             Timeouts timeouts) {
     if ("openai".equals(backend.type())) {
-      return open(vertx, http, backend, "/v1/chat/completions", OpenAiBackend.request(ollamaPath, body),
+      return open(vertx, upstream, backend, "/v1/chat/completions", OpenAiBackend.request(ollamaPath, body),
         OpenAiBackend.decoder(body.getString("model"), "/api/generate".equals(ollamaPath)), timeouts);
     }
-    return open(vertx, http, backend, ollamaPath, body.copy().put("stream", true), ChunkDecoder.NDJSON, timeouts);
+    return open(vertx, upstream, backend, ollamaPath, body.copy().put("stream", true), ChunkDecoder.NDJSON, timeouts);
   }
 
   /** Sends {@code body} to {@code path}; completes with the stream once its first chunk is here. */
-  static Future<UpstreamStream> open(Vertx vertx, HttpClient http, Backend backend, String path, JsonObject body,
+  static Future<UpstreamStream> open(Vertx vertx, Upstream upstream, Backend backend, String path, JsonObject body,
                                      ChunkDecoder decoder, Timeouts timeouts) {
     String model = body.getString("model");
     UpstreamStream s = new UpstreamStream(vertx, backend, model, timeouts);
     s.decoder = decoder;
     Promise<UpstreamStream> opened = Promise.promise();
-    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(backend.url() + path)
-      .setConnectTimeout(timeouts.connectMs()).putHeader("content-type", "application/json");
-    backend.authorization().ifPresent(a -> opts.putHeader("authorization", a));
     long firstTimer = vertx.setTimer(timeouts.firstTokenMs(), id -> {
       if (opened.tryFail(s.upstream(504, "UPSTREAM_TIMEOUT", "no first token within " + timeouts.firstTokenMs() + " ms", true))) {
         s.cancel();
@@ -84,15 +86,92 @@ public final class UpstreamStream {
     });
     s.totalTimer = vertx.setTimer(timeouts.totalMs(), id -> s.fail(s.upstream(504, "UPSTREAM_TIMEOUT",
       "answer not complete within " + timeouts.totalMs() + " ms", false), opened));
-    http.request(opts)
-      .onFailure(err -> s.fail(s.upstream(503, "UPSTREAM_UNREACHABLE", "cannot connect: " + err.getMessage(), true), opened))
-      .onSuccess(req -> {
-        s.request = req;
-        req.send(body.toBuffer())
-          .onFailure(err -> s.fail(s.upstream(503, "UPSTREAM_UNREACHABLE", "request failed: " + err.getMessage(), true), opened))
-          .onSuccess(resp -> s.onResponse(resp, opened));
-      });
+    Buffer payload = body.toBuffer();
+    if (upstream.connections().usable()) {
+      s.sendOwn(upstream.connections(), path, payload, opened, false);
+    } else {
+      RequestOptions opts = s.requestOptions(path).setAbsoluteURI(backend.url() + path).setConnectTimeout(timeouts.connectMs());
+      upstream.pool().request(opts)
+        .onFailure(err -> s.fail(s.unreachable("cannot connect: ", err), opened))
+        .onSuccess(req -> s.send(req, payload, opened));
+    }
     return opened.future().onComplete(ar -> vertx.cancelTimer(firstTimer));
+  }
+
+  /** The HTTP client's pool (whole answers, probes, overflow) and L04's own connections for streams. */
+  public record Upstream(HttpClient pool, UpstreamConnections connections) {
+  }
+
+  private RequestOptions requestOptions(String path) {
+    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).putHeader("content-type", "application/json");
+    backend.authorization().ifPresent(a -> opts.putHeader("authorization", a));
+    return opts;
+  }
+
+  /**
+   * Sends on one of L04's own connections. A reused connection that fails before any answer was
+   * closed by the backend while idle: the call is sent again on a new connection, once, and the
+   * backend is not blamed for it.
+   */
+  private void sendOwn(UpstreamConnections connections, String path, Buffer payload, Promise<UpstreamStream> opened, boolean fresh) {
+    connections.take(backend, timeouts.connectMs(), fresh)
+      .onFailure(err -> fail(unreachable("cannot connect: ", err), opened))
+      .onSuccess(lease -> {
+        HttpClientConnection c = lease.connection();
+        own = c;
+        this.connections = connections;
+        c.request(requestOptions(path).setURI(connections.endpoint(backend).basePath() + path))
+          .compose(req -> {
+            request = req;
+            if (cancelled) {
+              settle(false);
+              return Future.failedFuture("cancelled");
+            }
+            return req.send(payload);
+          })
+          .onSuccess(resp -> onResponse(resp, opened))
+          .onFailure(err -> {
+            if (cancelled) {
+              return;
+            }
+            if (lease.reused() && own == c) {
+              settle(false);
+              request = null;
+              sendOwn(connections, path, payload, opened, true);
+            } else {
+              fail(unreachable("request failed: ", err), opened);
+            }
+          });
+      });
+  }
+
+  private void send(HttpClientRequest req, Buffer payload, Promise<UpstreamStream> opened) {
+    request = req;
+    if (cancelled) {
+      req.reset();
+      return;
+    }
+    req.send(payload)
+      .onFailure(err -> fail(unreachable("request failed: ", err), opened))
+      .onSuccess(resp -> onResponse(resp, opened));
+  }
+
+  private UpstreamException unreachable(String what, Throwable err) {
+    return upstream(503, "UPSTREAM_UNREACHABLE", what + err.getMessage(), true);
+  }
+
+  /** Gives an own connection back for the next call, or closes it; once. */
+  private void settle(boolean reusable) {
+    HttpClientConnection c = own;
+    if (c == null) {
+      return;
+    }
+    own = null;
+    if (reusable) {
+      connections.give(backend, c);
+    } else {
+      c.close();
+    }
   }
 
   private void onResponse(HttpClientResponse resp, Promise<UpstreamStream> opened) {
@@ -109,6 +188,7 @@ public final class UpstreamStream {
     parser = RecordParser.newDelimited("\n", resp);
     parser.exceptionHandler(err -> fail(upstream(502, "UPSTREAM_ERROR", "stream broke: " + err.getMessage(), !opened.future().isComplete()), opened));
     parser.endHandler(v -> {
+      settle(finished && !cancelled);
       if (!finished) {
         fail(upstream(502, "UPSTREAM_ERROR", "stream ended before its final chunk", !opened.future().isComplete()), opened);
       }
@@ -190,9 +270,15 @@ public final class UpstreamStream {
 
   /** Stops the call: resets the HTTP request so the backend stops generating. */
   public void cancel() {
+    if (cancelled) {
+      return;
+    }
+    cancelled = true;
     finished = true;
     clearTimers();
-    if (request != null) {
+    if (own != null) {
+      settle(false);
+    } else if (request != null) {
       request.reset();
     }
   }

@@ -2,6 +2,7 @@ package io.storyportal.l04;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -39,6 +40,16 @@ final class OllamaStandIn {
   final AtomicInteger cancelled = new AtomicInteger();
   final AtomicInteger tokensWritten = new AtomicInteger();
   volatile JsonObject lastRequest;
+  /** Connections chat requests came in on, and how many of them have closed since. */
+  final java.util.Set<HttpConnection> chatConnections = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  final AtomicInteger chatConnectionsClosed = new AtomicInteger();
+  /**
+   * Closes a connection without answering when a chat request arrives on one that served a chat
+   * before: what a caller meets when a server's keep-alive timeout closes the socket just as the
+   * next request goes out on it.
+   */
+  volatile boolean dropReused;
+  final AtomicInteger dropped = new AtomicInteger();
   private final Random random = new Random(42);
 
   OllamaStandIn(Vertx vertx) {
@@ -118,6 +129,14 @@ final class OllamaStandIn {
     }
     if (!req.path().equals("/api/chat")) {
       req.response().setStatusCode(404).end(new JsonObject().put("error", "404 page not found").encode());
+      return;
+    }
+    HttpConnection conn = req.connection();
+    if (chatConnections.add(conn)) {
+      conn.closeHandler(v -> chatConnectionsClosed.incrementAndGet());
+    } else if (dropReused) {
+      dropped.incrementAndGet();
+      conn.close();
       return;
     }
     req.body().onSuccess(body -> {
