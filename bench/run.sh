@@ -2,15 +2,16 @@
 # Runs a benchmark from the repository root: bench/run.sh startup | bus  [args…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q package -DskipTests
+# install, not package: the classpath below takes the platform's modules from the local repository
+mvn -B -q install -DskipTests
 mvn -B -q -pl bench dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >/dev/null
 CP="bench/target/classes:$(cat bench/target/classpath.txt)"
 OPENS="--add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.management/sun.management=ALL-UNNAMED --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED"
 what=${1:-}; shift || true
 case "$what" in
   startup) exec java -cp "$CP" io.storyportal.bench.StartupBench verticles/launcher/target/platform.jar "$@" ;;
-  bus)     exec java $OPENS -Xmx512m -cp "$CP" io.storyportal.bench.BusBench "$@" ;;
-  ingest)  exec java $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.IngestBench "$@" ;;
+  bus)     exec java -XX:-DontCompileHugeMethods $OPENS -Xmx512m -cp "$CP" io.storyportal.bench.BusBench "$@" ;;
+  ingest)  exec java -XX:-DontCompileHugeMethods $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.IngestBench "$@" ;;
   streams) exec java $OPENS -Xmx1g ${BENCH_OPTS:-} -cp "$CP" io.storyportal.bench.StreamBench "$@" ;;
   gateway) exec java -Xmx512m -cp "$CP" io.storyportal.bench.GatewayBench "$@" ;;
   *) echo "usage: bench/run.sh startup [runs] | bus [seconds] [in-flight] | ingest [seconds] [rate] [steady-seconds] | streams [streams] [tokens] [interval-ms] [ramp-ms] | gateway [seconds] [connections]" >&2; exit 2 ;;

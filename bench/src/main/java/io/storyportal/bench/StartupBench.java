@@ -57,7 +57,7 @@ public final class StartupBench {
   /** Returns {ready ms, heap MiB, rss MiB, stop ms}. */
   static double[] run(Path jar, Path data, boolean warmup) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-      "-jar", jar.toString(), "--set", "dataDir=" + data));
+      "-XX:-DontCompileHugeMethods", "-jar", jar.toString(), "--set", "dataDir=" + data));
     long t0 = System.nanoTime();
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
       .redirectOutput(data.resolve("node.log").toFile()).start();

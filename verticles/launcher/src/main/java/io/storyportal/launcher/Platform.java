@@ -190,7 +190,27 @@ public final class Platform {
     lines.add("database: " + describe(config.getJsonObject("database").getString("url"), postgres != null, "PostgreSQL"));
     lines.add("redis:    " + describe(config.getJsonObject("redis").getString("url"), redis != null, "Redis"));
     lines.add("network:  " + transport());
+    lines.add("jit:      " + jit());
     return lines;
+  }
+
+  /** The JVM option the platform is meant to run with; without it the start summary says so. */
+  static final String HUGE_METHODS_FLAG = "-XX:-DontCompileHugeMethods";
+
+  /**
+   * Whether HotSpot compiles methods over 8,000 bytes of bytecode. vertx-json-schema's validator,
+   * which checks the input of every operation, is one such method: left to the interpreter it is
+   * about 4x slower, and L04's added time to first token shows it (bench/README.md).
+   */
+  static String jit() {
+    try {
+      String dont = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
+        .getVMOption("DontCompileHugeMethods").getValue();
+      return "false".equals(dont) ? "huge methods compiled (" + HUGE_METHODS_FLAG + ")"
+        : "start java with " + HUGE_METHODS_FLAG + ": without it the JSON-schema check of every operation runs interpreted, ~4x slower";
+    } catch (RuntimeException | LinkageError e) {
+      return "not a HotSpot JVM, " + HUGE_METHODS_FLAG + " not checked";
+    }
   }
 
   /** Which I/O transport Vert.x runs on: Netty's native one (epoll) or Java NIO, and why. */

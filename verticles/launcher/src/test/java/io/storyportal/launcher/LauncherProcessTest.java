@@ -42,6 +42,8 @@ class LauncherProcessTest {
         // the platform ships Netty's epoll transport for Linux x86-64 and prefers it
         assertThat(node.lines()).contains("network:  native transport (epoll)");
       }
+      node.awaitLine("^jit: ", Duration.ofSeconds(5));
+      assertThat(node.lines()).contains("jit:      huge methods compiled (-XX:-DontCompileHugeMethods)");
 
       HttpResponse<String> ready = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),

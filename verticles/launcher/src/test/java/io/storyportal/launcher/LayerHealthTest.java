@@ -58,6 +58,9 @@ class LayerHealthTest {
     assertThat(platform.layers().keySet()).isEqualTo(EnumSet.allOf(LayerId.class));
     assertThat(platform.layers()).hasSize(11);
     assertThat(platform.summary()).anyMatch(l -> l.contains("l08") && l.contains("8008 unbound"));
+    // the tests' JVM runs without the flag the README starts the platform with: the summary says what it costs
+    assertThat(platform.summary()).contains("jit:      start java with -XX:-DontCompileHugeMethods: without it the JSON-schema"
+      + " check of every operation runs interpreted, ~4x slower");
   }
 
   @Test
