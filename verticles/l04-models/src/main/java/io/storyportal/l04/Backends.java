@@ -39,6 +39,13 @@ public final class Backends {
   private final List<Backend> backends;
   private final Map<String, CircuitBreaker> breakers = new HashMap<>();
   private final Map<String, State> states = new LinkedHashMap<>();
+  /**
+   * Per requested model name, its candidates in groups, best group first ({@link #plan}); built on
+   * first use and dropped whenever a probe changes what a backend has. At most {@link #MAX_PLANS}
+   * names are kept, so unknown model names sent by callers cannot grow it.
+   */
+  private final Map<String, List<List<Backend>>> plans = new java.util.concurrent.ConcurrentHashMap<>();
+  private static final int MAX_PLANS = 1024;
 
   public Backends(Vertx vertx, HttpClient http, List<Backend> backends, JsonObject breaker) {
     this.vertx = vertx;
@@ -95,6 +102,7 @@ public final class Backends {
         synchronized (states) {
           states.put(b.name(), state);
         }
+        plans.clear();
         return (Void) null;
       })
       .recover(err -> {
@@ -106,6 +114,7 @@ public final class Backends {
           states.put(b.name(), new State(false, before == null ? Set.of() : before.models(), System.currentTimeMillis(),
             err.getMessage(), before == null ? List.of() : before.tags(), Set.of()));
         }
+        plans.clear();
         return Future.succeededFuture();
       });
   }
@@ -129,9 +138,29 @@ public final class Backends {
   /**
    * Backends to try for a model, best first: those known to have it (by priority, then a weighted
    * random order), then, when none is known to have it, those never probed successfully (they may).
-   * Empty: no backend can have the model.
+   * Empty: no backend can have the model. The grouping is computed once per model and probe; a
+   * call only shuffles the groups that have more than one backend.
    */
   public List<Backend> candidates(String model) {
+    List<List<Backend>> groups = plans.get(model);
+    if (groups == null) {
+      groups = plan(model);
+      if (plans.size() < MAX_PLANS) {
+        plans.put(model, groups);
+      }
+    }
+    if (groups.size() == 1 && groups.get(0).size() == 1) {
+      return groups.get(0);
+    }
+    List<Backend> out = new ArrayList<>();
+    for (List<Backend> g : groups) {
+      out.addAll(g.size() == 1 ? g : weighted(g));
+    }
+    return out;
+  }
+
+  /** The candidates of a model in groups: by priority, loaded ones before the rest within one. */
+  private List<List<Backend>> plan(String model) {
     String m = Backend.canonical(model);
     List<Backend> known = new ArrayList<>();
     List<Backend> unknown = new ArrayList<>();
@@ -143,25 +172,25 @@ public final class Backends {
         unknown.add(b);
       }
     }
-    List<Backend> ordered = order(known, m);
-    if (ordered.isEmpty()) {
-      ordered = order(unknown, m);
-    }
-    return ordered;
+    List<List<Backend>> groups = groups(known, m);
+    return groups.isEmpty() ? groups(unknown, m) : groups;
   }
 
-  /** By priority; within one priority, backends that have the model loaded first, each part weighted. */
-  private List<Backend> order(List<Backend> list, String model) {
+  private List<List<Backend>> groups(List<Backend> list, String model) {
     Map<Integer, List<Backend>> byPriority = list.stream().collect(Collectors.groupingBy(Backend::priority));
-    List<Backend> out = new ArrayList<>();
+    List<List<Backend>> out = new ArrayList<>();
     byPriority.keySet().stream().sorted().forEach(p -> {
       List<Backend> all = byPriority.get(p);
       List<Backend> hot = all.stream().filter(b -> state(b) != null && state(b).loaded().contains(model)).toList();
       List<Backend> cold = all.stream().filter(b -> !hot.contains(b)).toList();
-      out.addAll(weighted(hot));
-      out.addAll(weighted(cold));
+      if (!hot.isEmpty()) {
+        out.add(hot);
+      }
+      if (!cold.isEmpty()) {
+        out.add(cold);
+      }
     });
-    return out;
+    return List.copyOf(out);
   }
 
   /** A weighted shuffle: each next pick is proportional to weight. */

@@ -67,7 +67,7 @@ public final class ChatRouter {
 
   private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener) {
     String model = ollamaRequest.getString("model");
-    List<Backend> candidates = new ArrayList<>(backends.candidates(model));
+    List<Backend> candidates = backends.candidates(model);
     if (candidates.isEmpty()) {
       return Future.failedFuture(new PlatformException(404, "MODEL_NOT_FOUND",
         "model '" + model + "' is served by no backend", new JsonObject().put("known_models",

@@ -293,6 +293,23 @@ class ModelGatewayTest {
   }
 
   @Test
+  void routingFollowsWhatTheProbesFindNotWhatItFoundFirst() {
+    try (GatewayFixture g = new GatewayFixture(2, Map.of("models.refreshMs", "200"), m -> { },
+        standIns -> standIns.get(0).models = List.of("qwen2.5:latest"))) {
+      // b1 (priority 0) does not have the model yet: b2 serves it
+      assertThat(g.post("/chat/completions", openAi(false)).getHeader("x-model-backend")).isEqualTo("b2");
+      g.b(1).models = List.of("qwen2.5:latest", "llama3.2:latest");
+      long deadline = System.currentTimeMillis() + 5000;
+      String served = "b2";
+      while (!served.equals("b1") && System.currentTimeMillis() < deadline) {
+        Pause.millis(50);
+        served = g.post("/chat/completions", openAi(false)).getHeader("x-model-backend");
+      }
+      assertThat(served).as("the better backend is used once a probe finds the model there").isEqualTo("b1");
+    }
+  }
+
+  @Test
   void aBackendThatStopsMidAnswerHitsTheIdleTimeoutAndALongOneTheTotal() {
     try (GatewayFixture g = new GatewayFixture(1, Map.of("models.timeouts.idleMs", "300"))) {
       g.b(1).lines = OllamaStandIn.answer(List.of("a", "b", "c"));
