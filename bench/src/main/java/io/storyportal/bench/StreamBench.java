@@ -117,7 +117,7 @@ public final class StreamBench {
       Result bare = null;
       if (PATHS.contains("vertx")) {
         Process bareProxy = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-          "-Dproxy.connections=" + System.getProperty("bench.vertx.connections", "pool"),
+          "-Dproxy.connections=" + System.getProperty("bench.vertx.connections", "own"),
           "-cp", System.getProperty("java.class.path"), VertxProxy.class.getName(), "18406", Integer.toString(standIn.actualPort())))
           .redirectErrorStream(true).redirectOutput(Path.of("bench", "target", "stream-bench-vertx-proxy.log").toFile()).start();
         try {

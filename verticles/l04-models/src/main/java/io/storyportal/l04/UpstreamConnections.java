@@ -20,11 +20,12 @@ import java.util.Map;
  * connection's context, which measurably delays the first token (bench/README.md).
  *
  * <p>A connection goes back on the stack only after an answer ended cleanly; after a cancel, an
- * error or an unfinished answer it is closed. Connections idle longer than {@code idleMs} are
- * closed before a backend's own keep-alive timeout would (uvicorn and llama.cpp's server close
- * after 5 s), and a connection the backend closes leaves the stack at once. When a reused
- * connection still turns out dead on the next call, {@link UpstreamStream} retries once on a new
- * one, so a stale socket is never counted against the backend. Over {@code max} open connections,
+ * error or an unfinished answer it is closed. Connections idle longer than {@code idleMs} (30 s,
+ * below common load balancers' idle timeouts) are closed, and one the backend closes (uvicorn and
+ * llama.cpp's server do after 5 s idle) leaves the stack as soon as its close arrives. When a
+ * reused connection still turns out dead on the next call (closed just as the request went out),
+ * {@link UpstreamStream} retries once on a new one, so a stale socket is never counted against the
+ * backend. Over {@code max} open connections,
  * or when called off this verticle's event loop, calls go through the client's pool instead.
  */
 final class UpstreamConnections {
@@ -71,7 +72,7 @@ final class UpstreamConnections {
     this.eventLoop = Thread.currentThread();
     this.client = client;
     this.enabled = settings.getBoolean("reuse", true);
-    this.idleMs = settings.getLong("idleMs", 4000L);
+    this.idleMs = settings.getLong("idleMs", 30_000L);
     this.maxIdle = settings.getInteger("maxIdle", 256);
     this.max = max;
   }

@@ -293,6 +293,28 @@ class ModelGatewayTest {
   }
 
   @Test
+  void streamsAreNotCompressedForClientsThatAcceptGzip() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      HttpClient client = g.vertx.createHttpClient();
+      // the raw client: it does not decompress, so the head says what went over the wire
+      java.util.function.Function<JsonObject, HttpClientResponse> post = body -> client.request(new RequestOptions()
+          .setMethod(HttpMethod.POST).setPort(g.port()).setHost("127.0.0.1").setURI("/chat/completions")
+          .putHeader("accept-encoding", "gzip, deflate"))
+        .compose(req -> req.send(body.toBuffer()))
+        .compose(resp -> resp.body().map(b -> {
+          if (resp.getHeader("content-encoding") == null) {
+            assertThat(b.toString()).startsWith("data: {").endsWith("data: [DONE]\n\n");
+          }
+          return resp;
+        })).await();
+      // a whole answer is compressed (the server supports it) ...
+      assertThat(post.apply(openAi(false)).getHeader("content-encoding")).isEqualTo("gzip");
+      // ... a stream is not: no deflater per open stream, no deflating of each few-byte token
+      assertThat(post.apply(openAi(true)).getHeader("content-encoding")).isNull();
+    }
+  }
+
+  @Test
   void routingFollowsWhatTheProbesFindNotWhatItFoundFirst() {
     try (GatewayFixture g = new GatewayFixture(2, Map.of("models.refreshMs", "200"), m -> { },
         standIns -> standIns.get(0).models = List.of("qwen2.5:latest"))) {

@@ -170,10 +170,17 @@ public final class HttpStreams {
     }
   }
 
+  /**
+   * Streams are never compressed, even for a client that accepts gzip (OpenAI's SDKs do): each
+   * compressed stream would hold a zlib deflater (~256 KiB of native memory) for its whole life and
+   * deflate every token of a few bytes on its own. Vert.x drops the {@code identity} value before
+   * the head goes out.
+   */
   private static void head(HttpServerResponse resp, Format format) {
     resp.setChunked(true)
       .putHeader("content-type", format.contentType())
       .putHeader("cache-control", "no-cache")
-      .putHeader("x-accel-buffering", "no");
+      .putHeader("x-accel-buffering", "no")
+      .putHeader("content-encoding", "identity");
   }
 }
