@@ -25,8 +25,8 @@ import java.util.Map;
  * llama.cpp's server do after 5 s idle) leaves the stack as soon as its close arrives. When a
  * reused connection still turns out dead on the next call (closed just as the request went out),
  * {@link UpstreamStream} retries once on a new one, so a stale socket is never counted against the
- * backend. Over {@code max} open connections,
- * or when called off this verticle's event loop, calls go through the client's pool instead.
+ * backend. Over {@code max} open connections, or when called off this verticle's event loop, calls
+ * go through the client's pool instead.
  */
 final class UpstreamConnections {
 
@@ -35,6 +35,9 @@ final class UpstreamConnections {
 
     static Endpoint of(String url) {
       URI u = URI.create(url);
+      if (u.getHost() == null || !("http".equalsIgnoreCase(u.getScheme()) || "https".equalsIgnoreCase(u.getScheme()))) {
+        throw new IllegalArgumentException("not an http(s) URL: " + url);
+      }
       boolean ssl = "https".equalsIgnoreCase(u.getScheme());
       int port = u.getPort() > 0 ? u.getPort() : ssl ? 443 : 80;
       String path = u.getRawPath() == null ? "" : u.getRawPath();
@@ -94,7 +97,12 @@ final class UpstreamConnections {
       reuses++;
       return Future.succeededFuture(new Lease(i.connection(), true));
     }
-    Endpoint e = endpoint(b);
+    Endpoint e;
+    try {
+      e = endpoint(b);
+    } catch (IllegalArgumentException bad) {
+      return Future.failedFuture(bad);
+    }
     open++;
     return client.connect(new HttpConnectOptions().setHost(e.host()).setPort(e.port()).setSsl(e.ssl())
         .setConnectTimeout(connectTimeoutMs))
