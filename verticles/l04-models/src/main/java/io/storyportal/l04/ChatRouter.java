@@ -9,7 +9,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -26,7 +25,6 @@ import java.util.List;
 public final class ChatRouter {
 
   private final Vertx vertx;
-  private final HttpClient http;
   private final UpstreamStream.Upstream upstream;
   private final Backends backends;
   private final Timeouts timeouts;
@@ -35,7 +33,6 @@ public final class ChatRouter {
 
   public ChatRouter(Vertx vertx, UpstreamStream.Upstream upstream, Backends backends, Timeouts timeouts, int maxAttempts, long backoffMs) {
     this.vertx = vertx;
-    this.http = upstream.pool();
     this.upstream = upstream;
     this.backends = backends;
     this.timeouts = timeouts;
@@ -51,9 +48,9 @@ public final class ChatRouter {
   /** A whole (non-streamed) Ollama call, e.g. {@code /api/embed}: the answer and who served it. */
   public Future<Served> call(String path, JsonObject ollamaRequest) {
     return route(ollamaRequest, b -> "openai".equals(b.type())
-      ? OllamaCalls.post(http, b, "/v1/embeddings", OpenAiBackend.embedRequest(ollamaRequest), timeouts)
+      ? OllamaCalls.post(upstream.pool(), b, "/v1/embeddings", OpenAiBackend.embedRequest(ollamaRequest), timeouts)
         .map(body -> new Served(b, OpenAiBackend.embedAnswer(body)))
-      : OllamaCalls.post(http, b, path, ollamaRequest, timeouts).map(body -> new Served(b, body)));
+      : OllamaCalls.post(upstream.pool(), b, path, ollamaRequest, timeouts).map(body -> new Served(b, body)));
   }
 
   /** An answer and the backend that gave it. */

@@ -10,7 +10,6 @@ import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.util.ArrayDeque;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
 
 /**
@@ -162,9 +161,8 @@ final class UpstreamConnections {
       vertx.cancelTimer(sweeper);
     }
     for (ArrayDeque<Idle> stack : idle.values()) {
-      for (Iterator<Idle> it = stack.iterator(); it.hasNext(); ) {
-        it.next().connection().close();
-        it.remove();
+      for (Idle i = stack.pollFirst(); i != null; i = stack.pollFirst()) {
+        i.connection().close();
       }
     }
   }

@@ -40,9 +40,10 @@ public final class UpstreamStream {
   private boolean started;
   private boolean finished;
   private boolean cancelled;
-  /** The own connection this call holds until it is given back or closed (null on the pool's). */
-  private HttpClientConnection own;
+  /** L04's own connections, when this call takes one there (null: the pool's). */
   private UpstreamConnections connections;
+  /** The own connection this call holds until it is given back or closed. */
+  private HttpClientConnection own;
   private long idleTimer = -1;
   private long lastActivityNanos;
   private boolean idlePaused;
@@ -88,7 +89,8 @@ public final class UpstreamStream {
       "answer not complete within " + timeouts.totalMs() + " ms", false), opened));
     Buffer payload = body.toBuffer();
     if (upstream.connections().usable()) {
-      s.sendOwn(upstream.connections(), path, payload, opened, false);
+      s.connections = upstream.connections();
+      s.sendOwn(path, payload, opened, false);
     } else {
       RequestOptions opts = s.requestOptions(path).setAbsoluteURI(backend.url() + path).setConnectTimeout(timeouts.connectMs());
       upstream.pool().request(opts)
@@ -113,13 +115,12 @@ public final class UpstreamStream {
    * closed by the backend while idle: the call is sent again on a new connection, once, and the
    * backend is not blamed for it.
    */
-  private void sendOwn(UpstreamConnections connections, String path, Buffer payload, Promise<UpstreamStream> opened, boolean fresh) {
+  private void sendOwn(String path, Buffer payload, Promise<UpstreamStream> opened, boolean fresh) {
     connections.take(backend, timeouts.connectMs(), fresh)
       .onFailure(err -> fail(unreachable("cannot connect: ", err), opened))
       .onSuccess(lease -> {
         HttpClientConnection c = lease.connection();
         own = c;
-        this.connections = connections;
         c.request(requestOptions(path).setURI(connections.endpoint(backend).basePath() + path))
           .compose(req -> {
             request = req;
@@ -137,7 +138,7 @@ public final class UpstreamStream {
             if (lease.reused() && own == c) {
               settle(false);
               request = null;
-              sendOwn(connections, path, payload, opened, true);
+              sendOwn(path, payload, opened, true);
             } else {
               fail(unreachable("request failed: ", err), opened);
             }
