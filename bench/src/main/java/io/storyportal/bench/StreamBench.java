@@ -43,7 +43,7 @@ public final class StreamBench {
   /** Streams start spread evenly over this many ms (0: all at once). */
   static long RAMP_MS;
   /** Streams through each path before measuring, so both run JIT-compiled code (at 1,000 new streams/s). */
-  static final int WARMUP = Integer.getInteger("bench.warmup", 10000);
+  static final int WARMUP = Integer.getInteger("bench.warmup", 30000);
   /** Which paths besides the direct one to measure: l04, vertx (the bare Vert.x proxy), nginx. */
   static final String PATHS = System.getProperty("bench.paths", "l04,vertx,nginx");
 
@@ -95,12 +95,14 @@ public final class StreamBench {
       double idleHeap = 0;
       if (PATHS.contains("l04")) {
         warmUp(vertx, client, "via L04", l04Port, "/chat/completions", streams, tokens, false);
-        idleHeap = heapAfterGc(l04);
       }
       Result direct = run(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, RAMP_MS, tokens, true, null, null);
       double openHeap = 0;
       if (PATHS.contains("l04")) {
         gateway = measure(vertx, client, "via L04", l04Port, "/chat/completions", streams, tokens, false, l04.toHandle(), "l04");
+        // read after the measured run: a full GC shrinks G1's heap, and the measured run would start
+        // by growing it again, with more frequent collections than a running node has
+        idleHeap = heapAfterGc(l04);
         if (allOpen) {
           // the heap is read in a run of its own: a full GC inside the measured run would show in its latencies
           double[] heap = {0};
@@ -240,10 +242,12 @@ public final class StreamBench {
   }
 
   /**
-   * Before a path is measured: {@link #WARMUP} streams at 1,000 new streams a second (every hot
-   * method reaches the JIT's top tier), then one unmeasured run shaped like the measured one (so the
+   * Before a path is measured: {@link #WARMUP} streams at 1,000 new streams a second, then one unmeasured run shaped like the measured one (so the
    * compiled code has seen this run's branches and types: otherwise a quiet run right after a busy
-   * warm-up deoptimises and recompiles, and the JIT's CPU shows up in the measurement).
+   * warm-up deoptimises and recompiles, and the JIT's CPU shows up in the measurement). A method
+   * called once per stream needs ~15,000 calls before C2 compiles it (HotSpot's Tier4CompileThreshold):
+   * with 10,000 warm-up streams L04's per-stream code was still being compiled during the measured
+   * run (C2 ~23% of L04's CPU there), hence 30,000 by default.
    */
   static void warmUp(Vertx vertx, HttpClient client, String name, int port, String path, int streams, int tokens, boolean ollama)
     throws Exception {

@@ -1,8 +1,14 @@
 package io.storyportal.l04;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
+import io.vertx.core.json.jackson.JacksonCodec;
 import io.vertx.core.json.JsonObject;
 
+import java.io.IOException;
 import java.util.List;
 
 /**
@@ -25,16 +31,42 @@ interface ChunkDecoder {
 
   /** Ollama's NDJSON: every line is a chunk already; {@code {"error": …}} is a failure. */
   ChunkDecoder NDJSON = line -> {
-    JsonObject chunk;
-    try {
-      chunk = new JsonObject(line);
-    } catch (RuntimeException e) {
-      throw new LineError("UPSTREAM_PROTOCOL", "not a JSON line: " + e.getMessage());
-    }
+    JsonObject chunk = Lines.object(line);
     String error = chunk.getString("error");
     if (error != null) {
       throw new LineError("UPSTREAM_ERROR", error);
     }
     return List.of(chunk);
   };
+
+  /** Reading one line of JSON, once per token: kept as lean as Jackson allows. */
+  final class Lines {
+    /** Jackson's streaming layer only: the parser reads the line's bytes in place. */
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private Lines() {
+    }
+
+    /**
+     * The line as a JSON object. Parsed by Vert.x's own streaming decoder over the bytes where they
+     * lie, not through {@code new JsonObject(buffer)}: that goes through jackson-databind (a
+     * deserialisation context and an input stream per call), most of the allocation per token.
+     */
+    static JsonObject object(Buffer line) throws LineError {
+      Object parsed;
+      try {
+        ByteBuf bytes = ((BufferInternal) line).getByteBuf();
+        JsonParser parser = bytes.hasArray()
+          ? JSON.createParser(bytes.array(), bytes.arrayOffset() + bytes.readerIndex(), bytes.readableBytes())
+          : JSON.createParser(line.getBytes());
+        parsed = JacksonCodec.fromParser(parser, Object.class);
+      } catch (IOException | RuntimeException e) {
+        throw new LineError("UPSTREAM_PROTOCOL", "not a JSON line: " + e.getMessage());
+      }
+      if (parsed instanceof JsonObject chunk) {
+        return chunk;
+      }
+      throw new LineError("UPSTREAM_PROTOCOL", "not a JSON object line");
+    }
+  }
 }

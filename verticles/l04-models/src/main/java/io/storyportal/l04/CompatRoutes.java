@@ -147,7 +147,7 @@ final class CompatRoutes {
   }
 
   /** Ollama's NDJSON: the chunks as they are; a failure is an {"error": "…"} line, as Ollama reports it. */
-  private static final HttpStreams.Format OLLAMA = new HttpStreams.Format("application/x-ndjson", c -> c.encode() + "\n", "",
+  private static final HttpStreams.Format OLLAMA = new HttpStreams.Format("application/x-ndjson", HttpStreams::ndjsonLine, "",
     (e, body) -> new JsonObject().put("error", e.getMessage()).encode() + "\n");
 
   /** OpenAI's SSE: each Ollama chunk becomes 0–3 chat.completion.chunks; a failure is a data event with the error body. */

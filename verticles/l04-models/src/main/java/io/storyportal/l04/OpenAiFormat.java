@@ -2,10 +2,12 @@ package io.storyportal.l04;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.storyportal.kernel.PlatformException;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
 /**
@@ -122,40 +124,48 @@ public final class OpenAiFormat {
     private boolean roleSent;
     private int toolCalls;
 
-    /** Everything of a content chunk before the delta's fields, rendered once per answer. */
-    private final String contentPrefix;
+    /** Everything of a content chunk before the delta's fields, rendered once per answer (UTF-8). */
+    private final byte[] contentPrefix;
+
+    private static final byte[] ROLE = bytes("\"role\":\"assistant\",");
+    private static final byte[] CONTENT = bytes("\"content\":\"");
+    private static final byte[] CONTENT_END = bytes("\"},\"finish_reason\":null}]}\n\n");
 
     public ChunkWriter(String model, boolean includeUsage) {
       this.model = model;
       this.includeUsage = includeUsage;
-      this.contentPrefix = "data: {\"id\":\"" + id + "\",\"object\":\"chat.completion.chunk\",\"created\":" + created
-        + ",\"model\":" + quoted(model) + ",\"system_fingerprint\":\"fp_ollama\",\"choices\":[{\"index\":0,\"delta\":{";
+      this.contentPrefix = bytes("data: {\"id\":\"" + id + "\",\"object\":\"chat.completion.chunk\",\"created\":" + created
+        + ",\"model\":\"" + new String(JsonStringEncoder.getInstance().quoteAsString(model))
+        + "\",\"system_fingerprint\":\"fp_ollama\",\"choices\":[{\"index\":0,\"delta\":{");
     }
 
     /**
      * The SSE events ({@code data: …}, blank line) for one Ollama chunk: the same bytes as encoding
-     * {@link #chunks}, but a plain content token (most of an answer) is written straight into the
-     * text without building and serialising JSON objects for it.
+     * {@link #chunks}, but a plain content token (most of an answer) is written straight into one
+     * buffer (fixed parts as ready bytes, the token escaped to UTF-8) without building and
+     * serialising JSON objects or intermediate strings for it.
      */
-    public String sse(JsonObject ollama) {
+    public Buffer sse(JsonObject ollama) {
       JsonObject message = ollama.getJsonObject("message");
       Object content = message == null ? ollama.getValue("response") : message.getValue("content");
       if (content instanceof String text && !text.isEmpty() && !ollama.getBoolean("done", false)
         && (message == null || message.getValue("tool_calls") == null)) {
-        StringBuilder sse = new StringBuilder(contentPrefix.length() + text.length() + 64).append(contentPrefix);
+        byte[] quoted = JsonStringEncoder.getInstance().quoteAsUTF8(text);
+        Buffer sse = Buffer.buffer(contentPrefix.length + ROLE.length + CONTENT.length + quoted.length + CONTENT_END.length)
+          .appendBytes(contentPrefix);
         if (!roleSent) {
-          sse.append("\"role\":\"assistant\",");
+          sse.appendBytes(ROLE);
           roleSent = true;
         }
-        return sse.append("\"content\":").append(quoted(text)).append("},\"finish_reason\":null}]}\n\n").toString();
+        return sse.appendBytes(CONTENT).appendBytes(quoted).appendBytes(CONTENT_END);
       }
       StringBuilder sse = new StringBuilder();
       chunks(ollama).forEach(c -> sse.append("data: ").append(((JsonObject) c).encode()).append("\n\n"));
-      return sse.toString();
+      return Buffer.buffer(sse.toString());
     }
 
-    private static String quoted(String s) {
-      return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(s)) + '"';
+    private static byte[] bytes(String s) {
+      return s.getBytes(StandardCharsets.UTF_8);
     }
 
     /** The OpenAI chunks (0 to 3) for one Ollama chunk. */

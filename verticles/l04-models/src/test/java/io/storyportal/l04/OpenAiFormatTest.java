@@ -41,14 +41,14 @@ class OpenAiFormatTest {
     JsonObject call = new JsonObject().put("model", "llama3.2").put("message", new JsonObject().put("role", "assistant").put("content", "")
       .put("tool_calls", new JsonArray().add(new JsonObject().put("function", new JsonObject().put("name", "get_weather")
         .put("arguments", new JsonObject().put("city", "Paris")))))).put("done", false);
-    String sse = writer.sse(call);
+    String sse = writer.sse(call).toString();
     JsonObject chunk = new JsonObject(sse.substring("data: ".length()).trim());
     JsonObject delta = chunk.getJsonArray("choices").getJsonObject(0).getJsonObject("delta");
     assertThat(delta.getString("role")).isEqualTo("assistant");
     assertThat(delta.getJsonArray("tool_calls").getJsonObject(0).getJsonObject("function").getString("arguments"))
       .isEqualTo("{\"city\":\"Paris\"}");
     String last = writer.sse(new JsonObject().put("model", "llama3.2").put("message", new JsonObject().put("role", "assistant")
-      .put("content", "")).put("done", true).put("done_reason", "stop").put("prompt_eval_count", 5).put("eval_count", 1));
+      .put("content", "")).put("done", true).put("done_reason", "stop").put("prompt_eval_count", 5).put("eval_count", 1)).toString();
     assertThat(last.split("\n\n")).hasSize(2);
     assertThat(last).contains("\"finish_reason\":\"tool_calls\"").contains("\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}");
   }
@@ -61,7 +61,7 @@ class OpenAiFormatTest {
     long created = 0;
     int tokens = 0;
     for (JsonObject c : chunks) {
-      String rendered = direct.sse(c);
+      String rendered = direct.sse(c).toString();
       StringBuilder expected = new StringBuilder();
       for (Object o : objects.chunks(c)) {
         JsonObject chunk = (JsonObject) o;

@@ -6,6 +6,7 @@ import io.storyportal.kernel.stream.FrameSink;
 import io.storyportal.kernel.stream.StreamReader;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -29,19 +30,24 @@ public final class HttpStreams {
   /**
    * A wire format for frames.
    *
-   * @param frame renders one frame (may be empty)
+   * @param frame renders one frame (may be empty); the bytes go to the socket as they are
    * @param end   written after the last frame
    * @param error renders a failure after the head was sent, given the error and its standard body
    */
-  public record Format(String contentType, Function<JsonObject, String> frame, String end,
+  public record Format(String contentType, Function<JsonObject, Buffer> frame, String end,
                        BiFunction<PlatformException, JsonObject, String> error) {
   }
 
-  public static final Format SSE = new Format("text/event-stream", f -> "data: " + f.encode() + "\n\n", "data: [DONE]\n\n",
+  public static final Format SSE = new Format("text/event-stream", f -> Buffer.buffer("data: " + f.encode() + "\n\n"), "data: [DONE]\n\n",
     (e, body) -> "event: error\ndata: " + body.encode() + "\n\n");
 
-  public static final Format NDJSON = new Format("application/x-ndjson", f -> f.encode() + "\n", "",
+  public static final Format NDJSON = new Format("application/x-ndjson", HttpStreams::ndjsonLine, "",
     (e, body) -> body.encode() + "\n");
+
+  /** One NDJSON line: the frame encoded straight into a buffer, then the newline. */
+  public static Buffer ndjsonLine(JsonObject frame) {
+    return frame.toBuffer().appendByte((byte) '\n');
+  }
 
   public static boolean wantsNdjson(RoutingContext ctx) {
     String accept = ctx.request().getHeader("accept");
