@@ -10,12 +10,12 @@ OPENS="--add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/sun.nio
 what=${1:-}; shift || true
 case "$what" in
   startup) exec java -cp "$CP" io.storyportal.bench.StartupBench verticles/launcher/target/platform.jar "$@" ;;
-  bus)     exec java -XX:-DontCompileHugeMethods $OPENS -Xmx512m -cp "$CP" io.storyportal.bench.BusBench "$@" ;;
-  ingest)  exec java -XX:-DontCompileHugeMethods $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.IngestBench "$@" ;;
+  bus)     exec java -XX:+UseZGC -XX:-DontCompileHugeMethods $OPENS -Xmx512m -cp "$CP" io.storyportal.bench.BusBench "$@" ;;
+  ingest)  exec java -XX:+UseZGC -XX:-DontCompileHugeMethods $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.IngestBench "$@" ;;
   streams) # BENCH_OPTS is parsed as shell words, so a quoted value may hold spaces:
-           # BENCH_OPTS='-Dbench.l04.jvmArgs="-XX:+UseZGC -Xlog:gc:file=/tmp/gc.log"'
+           # BENCH_OPTS='-Dbench.l04.jvmArgs="-XX:-UseZGC -XX:+UseG1GC -Xlog:gc:file=/tmp/gc.log"'
            eval "opts=(${BENCH_OPTS:-})"
-           exec java $OPENS -Xmx1g "${opts[@]}" -cp "$CP" io.storyportal.bench.StreamBench "$@" ;;
+           exec java -XX:+UseZGC $OPENS -Xmx1g "${opts[@]}" -cp "$CP" io.storyportal.bench.StreamBench "$@" ;;
   gateway) exec java -Xmx512m -cp "$CP" io.storyportal.bench.GatewayBench "$@" ;;
   *) echo "usage: bench/run.sh startup [runs] | bus [seconds] [in-flight] | ingest [seconds] [rate] [steady-seconds] | streams [streams] [tokens] [interval-ms] [ramp-ms] | gateway [seconds] [connections]" >&2; exit 2 ;;
 esac

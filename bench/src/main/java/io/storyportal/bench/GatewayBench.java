@@ -96,7 +96,7 @@ public final class GatewayBench {
 
   static Process start(Path jar, Path data, boolean secured) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-      "-Xmx1g", "-XX:-DontCompileHugeMethods", "-jar", jar.toString(), "--layers", "l01,l09", "--set", "dataDir=" + data,
+      "-Xmx1g", "-XX:+UseZGC", "-XX:-DontCompileHugeMethods", "-jar", jar.toString(), "--layers", "l01,l09", "--set", "dataDir=" + data,
       "--set", "database.embedded.port=54341", "--set", "redis.embedded.port=63816",
       "--set", "auth.bootstrapAdmin.username=root", "--set", "auth.bootstrapAdmin.password=" + PASSWORD,
       "--set", "gateway.rateLimits.authenticatedPerMinute=1000000000"));

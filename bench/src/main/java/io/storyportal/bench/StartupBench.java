@@ -57,7 +57,7 @@ public final class StartupBench {
   /** Returns {ready ms, heap MiB, rss MiB, stop ms}. */
   static double[] run(Path jar, Path data, boolean warmup) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-      "-XX:-DontCompileHugeMethods", "-jar", jar.toString(), "--set", "dataDir=" + data));
+      "-XX:+UseZGC", "-XX:-DontCompileHugeMethods", "-jar", jar.toString(), "--set", "dataDir=" + data));
     long t0 = System.nanoTime();
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
       .redirectOutput(data.resolve("node.log").toFile()).start();
@@ -101,8 +101,16 @@ public final class StartupBench {
     Process jcmd = new ProcessBuilder("jcmd", Long.toString(pid), "GC.heap_info").redirectErrorStream(true).start();
     String out = new String(jcmd.getInputStream().readAllBytes());
     jcmd.waitFor();
-    Matcher m = Pattern.compile("used (\\d+)K").matcher(out);
-    return m.find() ? Long.parseLong(m.group(1)) / 1024.0 : -1;
+    // the first "used" is the heap's: G1 prints it in K, ZGC in M (Metaspace's comes after)
+    Matcher m = Pattern.compile("used (\\d+)([KMG])").matcher(out);
+    if (!m.find()) {
+      return -1;
+    }
+    return Long.parseLong(m.group(1)) * switch (m.group(2)) {
+      case "K" -> 1.0 / 1024;
+      case "M" -> 1.0;
+      default -> 1024.0;
+    };
   }
 
   static int status(int port, String path) {

@@ -77,7 +77,7 @@ public final class StreamBench {
     Path log = Path.of("bench", "target", "stream-bench-l04.log");
     Files.createDirectories(log.getParent());
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-      "-XX:-DontCompileHugeMethods"));
+      "-XX:+UseZGC", "-XX:-DontCompileHugeMethods"));
     // -Dbench.l04.jvmArgs="-XX:+PrintCompilation …": extra JVM options for L04, space-separated
     cmd.addAll(List.of(System.getProperty("bench.l04.jvmArgs", "-Dbench=1").trim().split("\\s+")));
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),
@@ -118,7 +118,7 @@ public final class StreamBench {
       }
       Result bare = null;
       if (PATHS.contains("vertx")) {
-        Process bareProxy = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+        Process bareProxy = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:+UseZGC",
           "-Dproxy.connections=" + System.getProperty("bench.vertx.connections", "own"),
           "-cp", System.getProperty("java.class.path"), VertxProxy.class.getName(), "18406", Integer.toString(standIn.actualPort())))
           .redirectErrorStream(true).redirectOutput(Path.of("bench", "target", "stream-bench-vertx-proxy.log").toFile()).start();

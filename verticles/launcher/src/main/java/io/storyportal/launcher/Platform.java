@@ -191,6 +191,7 @@ public final class Platform {
     lines.add("redis:    " + describe(config.getJsonObject("redis").getString("url"), redis != null, "Redis"));
     lines.add("network:  " + transport());
     lines.add("jit:      " + jit());
+    lines.add("gc:       " + gc());
     return lines;
   }
 
@@ -211,6 +212,30 @@ public final class Platform {
     } catch (RuntimeException | LinkageError e) {
       return "not a HotSpot JVM, " + HUGE_METHODS_FLAG + " not checked";
     }
+  }
+
+  /** The garbage collector the platform is meant to run with; with another one the start summary says so. */
+  static final String GC_FLAG = "-XX:+UseZGC";
+
+  /**
+   * Which collector runs. ZGC collects concurrently (pauses well under a millisecond); G1, the
+   * JVM's default, stops every thread to copy live objects, and with a thousand open streams that
+   * was 10 to 30 ms on the bench's two cores: every open stream waits, and L04's p99 is that pause
+   * (bench/README.md).
+   */
+  static String gc() {
+    try {
+      com.sun.management.HotSpotDiagnosticMXBean vm =
+        java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+      if ("true".equals(vm.getVMOption("UseZGC").getValue())) {
+        return "ZGC, concurrent (" + GC_FLAG + ")";
+      }
+    } catch (RuntimeException | LinkageError e) {
+      // not HotSpot: name the collectors below
+    }
+    String names = java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+      .map(java.lang.management.GarbageCollectorMXBean::getName).collect(java.util.stream.Collectors.joining(", "));
+    return names + "; start java with " + GC_FLAG + ": a stop-the-world collector holds every open stream for its pauses";
   }
 
   /** Which I/O transport Vert.x runs on: Netty's native one (epoll) or Java NIO, and why. */

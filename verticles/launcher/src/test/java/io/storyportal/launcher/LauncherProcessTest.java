@@ -44,6 +44,7 @@ class LauncherProcessTest {
       }
       node.awaitLine("^jit: ", Duration.ofSeconds(5));
       assertThat(node.lines()).contains("jit:      huge methods compiled (-XX:-DontCompileHugeMethods)");
+      assertThat(node.lines()).contains("gc:       ZGC, concurrent (-XX:+UseZGC)");
 
       HttpResponse<String> ready = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),

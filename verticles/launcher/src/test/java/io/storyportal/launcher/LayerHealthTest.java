@@ -61,6 +61,9 @@ class LayerHealthTest {
     // the tests' JVM runs without the flag the README starts the platform with: the summary says what it costs
     assertThat(platform.summary()).contains("jit:      start java with -XX:-DontCompileHugeMethods: without it the JSON-schema"
       + " check of every operation runs interpreted, ~4x slower");
+    // …and on the JVM's default collector (G1 here): the summary names it and the flag to use
+    assertThat(platform.summary()).anyMatch(l -> l.startsWith("gc:       ") && !l.contains("ZGC,")
+      && l.endsWith("; start java with -XX:+UseZGC: a stop-the-world collector holds every open stream for its pauses"));
   }
 
   @Test

@@ -40,6 +40,7 @@ final class NodeProcess implements AutoCloseable {
     cmd.addAll(OPENS);
     cmd.add("-Xmx256m");
     cmd.add(Platform.HUGE_METHODS_FLAG); // as the README starts the platform
+    cmd.add(Platform.GC_FLAG);
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(mainClass);
