@@ -15,7 +15,7 @@ case "$what" in
   streams) # BENCH_OPTS is parsed as shell words, so a quoted value may hold spaces:
            # BENCH_OPTS='-Dbench.l04.jvmArgs="-XX:-UseZGC -XX:+UseG1GC -Xlog:gc:file=/tmp/gc.log"'
            eval "opts=(${BENCH_OPTS:-})"
-           exec java -XX:+UseZGC $OPENS -Xmx1g "${opts[@]}" -cp "$CP" io.storyportal.bench.StreamBench "$@" ;;
+           exec java $OPENS -Xmx1g "${opts[@]}" -cp "$CP" io.storyportal.bench.StreamBench "$@" ;;
   gateway) exec java -Xmx512m -cp "$CP" io.storyportal.bench.GatewayBench "$@" ;;
   *) echo "usage: bench/run.sh startup [runs] | bus [seconds] [in-flight] | ingest [seconds] [rate] [steady-seconds] | streams [streams] [tokens] [interval-ms] [ramp-ms] | gateway [seconds] [connections]" >&2; exit 2 ;;
 esac

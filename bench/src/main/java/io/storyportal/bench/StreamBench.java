@@ -64,7 +64,9 @@ public final class StreamBench {
       } else if (req.path().equals("/api/ps")) {
         req.response().end("{\"models\":[]}");
       } else {
-        req.body().onSuccess(b -> emit(standInVertx, req.response(), tokens, intervalMs));
+        // the number of tokens is the request's own (options.num_predict; L04 turns OpenAI's max_tokens into it)
+        req.body().onSuccess(b -> emit(standInVertx, req.response(),
+          b.toJsonObject().getJsonObject("options", new JsonObject()).getInteger("num_predict", tokens), intervalMs));
       }
     }).listen(0, "127.0.0.1").await();
 
@@ -242,16 +244,20 @@ public final class StreamBench {
   }
 
   /**
-   * Before a path is measured: {@link #WARMUP} streams at 1,000 new streams a second, then one unmeasured run shaped like the measured one (so the
-   * compiled code has seen this run's branches and types: otherwise a quiet run right after a busy
-   * warm-up deoptimises and recompiles, and the JIT's CPU shows up in the measurement). A method
-   * called once per stream needs ~15,000 calls before C2 compiles it (HotSpot's Tier4CompileThreshold):
-   * with 10,000 warm-up streams L04's per-stream code was still being compiled during the measured
-   * run (C2 ~23% of L04's CPU there), hence 30,000 by default.
+   * Before a path is measured: {@link #WARMUP} streams of two tokens at 1,000 new streams a second,
+   * then one unmeasured run shaped like the measured one (so the compiled code has seen this run's
+   * branches and types: otherwise a quiet run right after a busy warm-up deoptimises and recompiles,
+   * and the JIT's CPU shows up in the measurement). A method called once per stream needs ~15,000
+   * calls before C2 compiles it (HotSpot's Tier4CompileThreshold): with 10,000 warm-up streams L04's
+   * per-stream code was still being compiled during the measured run (C2 ~23% of L04's CPU there),
+   * hence 30,000 by default.
    */
   static void warmUp(Vertx vertx, HttpClient client, String name, int port, String path, int streams, int tokens, boolean ollama)
     throws Exception {
-    run(vertx, client, name, port, path, WARMUP, WARMUP, tokens, ollama, null, null);
+    // two tokens each, so that about 500 are open at a time: with the measured run's token count
+    // (20 tokens, 5 s each) 5,000 would be open, the machine falls behind by seconds, and the JIT
+    // learns an overloaded process instead of the measured one
+    run(vertx, client, name, port, path, WARMUP, WARMUP, Math.min(tokens, 2), ollama, null, null);
     run(vertx, client, name, port, path, streams, RAMP_MS, tokens, ollama, null, null);
   }
 
@@ -279,6 +285,11 @@ public final class StreamBench {
     Promise<Void> all = Promise.promise();
     JsonObject body = new JsonObject().put("model", "bench").put("stream", true)
       .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "go")));
+    if (ollama) {
+      body.put("options", new JsonObject().put("num_predict", tokens));
+    } else {
+      body.put("max_tokens", tokens);
+    }
     // streams spread over the generator's event loops
     List<io.vertx.core.Context> contexts = new ArrayList<>();
     for (int c = 0; c < 2; c++) {
