@@ -75,7 +75,7 @@ final class UpstreamConnections {
     this.client = client;
     this.enabled = settings.getBoolean("reuse", true);
     this.idleMs = settings.getLong("idleMs", 30_000L);
-    this.maxIdle = settings.getInteger("maxIdle", 256);
+    this.maxIdle = settings.getInteger("maxIdle", 1024);
     this.max = max;
   }
 
