@@ -1,5 +1,7 @@
 package io.storyportal.bench;
 
+import io.storyportal.launcher.Platform;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -95,8 +97,9 @@ public final class GatewayBench {
   }
 
   static Process start(Path jar, Path data, boolean secured) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-      "-Xmx1g", "-XX:+UseZGC", "-XX:-DontCompileHugeMethods", "-jar", jar.toString(), "--layers", "l01,l09", "--set", "dataDir=" + data,
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
+    cmd.addAll(Platform.JVM_OPTIONS);
+    cmd.addAll(List.of("-jar", jar.toString(), "--layers", "l01,l09", "--set", "dataDir=" + data,
       "--set", "database.embedded.port=54341", "--set", "redis.embedded.port=63816",
       "--set", "auth.bootstrapAdmin.username=root", "--set", "auth.bootstrapAdmin.password=" + PASSWORD,
       "--set", "gateway.rateLimits.authenticatedPerMinute=1000000000"));

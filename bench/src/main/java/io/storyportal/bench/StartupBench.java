@@ -1,5 +1,7 @@
 package io.storyportal.bench;
 
+import io.storyportal.launcher.Platform;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -56,8 +58,9 @@ public final class StartupBench {
 
   /** Returns {ready ms, heap MiB, rss MiB, stop ms}. */
   static double[] run(Path jar, Path data, boolean warmup) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-      "-XX:+UseZGC", "-XX:-DontCompileHugeMethods", "-jar", jar.toString(), "--set", "dataDir=" + data));
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    cmd.addAll(Platform.JVM_OPTIONS);
+    cmd.addAll(List.of("-jar", jar.toString(), "--set", "dataDir=" + data));
     long t0 = System.nanoTime();
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
       .redirectOutput(data.resolve("node.log").toFile()).start();

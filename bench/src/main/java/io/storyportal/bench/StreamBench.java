@@ -1,5 +1,6 @@
 package io.storyportal.bench;
 
+import io.storyportal.launcher.Platform;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
@@ -78,8 +79,8 @@ public final class StreamBench {
     int l04Port = 18404;
     Path log = Path.of("bench", "target", "stream-bench-l04.log");
     Files.createDirectories(log.getParent());
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-      "-XX:+UseZGC", "-XX:-DontCompileHugeMethods"));
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
+    cmd.addAll(Platform.JVM_OPTIONS);
     // -Dbench.l04.jvmArgs="-XX:+PrintCompilation …": extra JVM options for L04, space-separated
     cmd.addAll(List.of(System.getProperty("bench.l04.jvmArgs", "-Dbench=1").trim().split("\\s+")));
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),

@@ -204,13 +204,21 @@ public final class Platform {
    * about 4x slower, and L04's added time to first token shows it (bench/README.md).
    */
   static String jit() {
-    try {
-      String dont = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
-        .getVMOption("DontCompileHugeMethods").getValue();
-      return "false".equals(dont) ? "huge methods compiled (" + HUGE_METHODS_FLAG + ")"
-        : "start java with " + HUGE_METHODS_FLAG + ": without it the JSON-schema check of every operation runs interpreted, ~4x slower";
-    } catch (RuntimeException | LinkageError e) {
+    String dont = vmOption("DontCompileHugeMethods");
+    if (dont == null) {
       return "not a HotSpot JVM, " + HUGE_METHODS_FLAG + " not checked";
+    }
+    return "false".equals(dont) ? "huge methods compiled (" + HUGE_METHODS_FLAG + ")"
+      : "start java with " + HUGE_METHODS_FLAG + ": without it the JSON-schema check of every operation runs interpreted, ~4x slower";
+  }
+
+  /** A HotSpot option's value, or null on a JVM without HotSpot's diagnostic bean or that option. */
+  private static String vmOption(String name) {
+    try {
+      return java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
+        .getVMOption(name).getValue();
+    } catch (RuntimeException | LinkageError e) {
+      return null;
     }
   }
 
@@ -224,19 +232,16 @@ public final class Platform {
    * (bench/README.md).
    */
   static String gc() {
-    try {
-      com.sun.management.HotSpotDiagnosticMXBean vm =
-        java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-      if ("true".equals(vm.getVMOption("UseZGC").getValue())) {
-        return "ZGC, concurrent (" + GC_FLAG + ")";
-      }
-    } catch (RuntimeException | LinkageError e) {
-      // not HotSpot: name the collectors below
+    if ("true".equals(vmOption("UseZGC"))) {
+      return "ZGC, concurrent (" + GC_FLAG + ")";
     }
     String names = java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
       .map(java.lang.management.GarbageCollectorMXBean::getName).collect(java.util.stream.Collectors.joining(", "));
     return names + "; start java with " + GC_FLAG + ": a stop-the-world collector holds every open stream for its pauses";
   }
+
+  /** The JVM options the platform is started with (README, Dockerfile, tests' nodes, benches): the ones the summary checks. */
+  public static final List<String> JVM_OPTIONS = List.of(GC_FLAG, HUGE_METHODS_FLAG);
 
   /** Which I/O transport Vert.x runs on: Netty's native one (epoll) or Java NIO, and why. */
   private String transport() {

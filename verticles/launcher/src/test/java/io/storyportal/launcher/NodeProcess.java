@@ -39,8 +39,7 @@ final class NodeProcess implements AutoCloseable {
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(OPENS);
     cmd.add("-Xmx256m");
-    cmd.add(Platform.HUGE_METHODS_FLAG); // as the README starts the platform
-    cmd.add(Platform.GC_FLAG);
+    cmd.addAll(Platform.JVM_OPTIONS); // as the README starts the platform
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(mainClass);
