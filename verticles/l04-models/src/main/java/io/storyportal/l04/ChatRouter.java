@@ -42,7 +42,7 @@ public final class ChatRouter {
 
   /** Opens a streamed Ollama call ({@code path} /api/chat or /api/generate) for an Ollama-shaped request. */
   public Future<UpstreamStream> open(String path, JsonObject ollamaRequest) {
-    return route(ollamaRequest, b -> UpstreamStream.open(vertx, upstream, b, path, ollamaRequest, timeouts));
+    return route(ollamaRequest, b -> UpstreamStream.open(upstream, b, path, ollamaRequest, timeouts));
   }
 
   /** A whole (non-streamed) Ollama call, e.g. {@code /api/embed}: the answer and who served it. */

@@ -43,6 +43,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
   private Backends backends;
   private HttpClientAgent upstream;
   private UpstreamConnections connections;
+  private StreamWatch watch;
 
   public ModelGatewayLayer() {
     super(LayerId.L04);
@@ -56,8 +57,9 @@ public final class ModelGatewayLayer extends LayerVerticle {
     upstream = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) timeouts.connectMs())
       .setKeepAlive(true).setTcpNoDelay(true), new PoolOptions().setHttp1MaxSize(maxConnections));
     connections = new UpstreamConnections(vertx, upstream, models.getJsonObject("connections", new JsonObject()), maxConnections);
+    watch = new StreamWatch(vertx, timeouts);
     backends = new Backends(vertx, upstream, Backend.fromConfig(models), models.getJsonObject("breaker", new JsonObject()));
-    ChatRouter router = new ChatRouter(vertx, new UpstreamStream.Upstream(upstream, connections), backends, timeouts, models.getInteger("maxAttempts", 3),
+    ChatRouter router = new ChatRouter(vertx, new UpstreamStream.Upstream(upstream, connections, watch), backends, timeouts, models.getInteger("maxAttempts", 3),
       models.getLong("retryBackoffMs", 100L));
     ModelCalls calls = new ModelCalls(router, new Budgets(redis, models.getJsonArray("budgets")),
       new ResponseCache(redis, models.getJsonObject("cache", new JsonObject())), new Accounting(bus, models.getJsonObject("prices")));
@@ -93,13 +95,14 @@ public final class ModelGatewayLayer extends LayerVerticle {
 
   @Override
   protected JsonObject healthDetails() {
-    return super.healthDetails().put("upstream_connections", connections.stats());
+    return super.healthDetails().put("upstream_connections", connections.stats()).put("upstream_streams", watch.size());
   }
 
   @Override
   public Future<?> stop() {
     return super.stop().eventually(() -> {
       connections.close();
+      watch.close();
       return Future.succeededFuture();
     });
   }

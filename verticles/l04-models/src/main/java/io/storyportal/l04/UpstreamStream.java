@@ -4,7 +4,6 @@ import io.storyportal.kernel.PlatformException;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientConnection;
@@ -29,7 +28,6 @@ import io.vertx.core.parsetools.RecordParser;
  */
 public final class UpstreamStream {
 
-  private final Vertx vertx;
   private final Backend backend;
   private final String model;
   private final Timeouts timeouts;
@@ -44,16 +42,19 @@ public final class UpstreamStream {
   private UpstreamConnections connections;
   /** The own connection this call holds until it is given back or closed. */
   private HttpClientConnection own;
-  private long idleTimer = -1;
+  /** Deadlines, checked by the instance's {@link StreamWatch}. */
+  private StreamWatch watch;
+  private final Deadlines deadlines = new Deadlines();
+  private Promise<UpstreamStream> opening;
+  private long startNanos;
+  private boolean idleWatched;
   private long lastActivityNanos;
   private boolean idlePaused;
-  private long totalTimer = -1;
   private Handler<JsonObject> handler;
   private Handler<Void> endHandler;
   private Handler<Throwable> exceptionHandler;
 
-  private UpstreamStream(Vertx vertx, Backend backend, String model, Timeouts timeouts) {
-    this.vertx = vertx;
+  private UpstreamStream(Backend backend, String model, Timeouts timeouts) {
     this.backend = backend;
     this.model = model;
     this.timeouts = timeouts;
@@ -64,29 +65,26 @@ public final class UpstreamStream {
   }
 
   /** Streams an Ollama-shaped request from {@code backend}, in its own protocol; Ollama-shaped chunks come out. */
-  public static Future<UpstreamStream> open(Vertx vertx, Upstream upstream, Backend backend, String ollamaPath, JsonObject body,
+  public static Future<UpstreamStream> open(Upstream upstream, Backend backend, String ollamaPath, JsonObject body,
                                             Timeouts timeouts) {
     if ("openai".equals(backend.type())) {
-      return open(vertx, upstream, backend, "/v1/chat/completions", OpenAiBackend.request(ollamaPath, body),
+      return open(upstream, backend, "/v1/chat/completions", OpenAiBackend.request(ollamaPath, body),
         OpenAiBackend.decoder(body.getString("model"), "/api/generate".equals(ollamaPath)), timeouts);
     }
-    return open(vertx, upstream, backend, ollamaPath, body.copy().put("stream", true), ChunkDecoder.NDJSON, timeouts);
+    return open(upstream, backend, ollamaPath, body.copy().put("stream", true), ChunkDecoder.NDJSON, timeouts);
   }
 
   /** Sends {@code body} to {@code path}; completes with the stream once its first chunk is here. */
-  static Future<UpstreamStream> open(Vertx vertx, Upstream upstream, Backend backend, String path, JsonObject body,
+  static Future<UpstreamStream> open(Upstream upstream, Backend backend, String path, JsonObject body,
                                      ChunkDecoder decoder, Timeouts timeouts) {
     String model = body.getString("model");
-    UpstreamStream s = new UpstreamStream(vertx, backend, model, timeouts);
+    UpstreamStream s = new UpstreamStream(backend, model, timeouts);
     s.decoder = decoder;
     Promise<UpstreamStream> opened = Promise.promise();
-    long firstTimer = vertx.setTimer(timeouts.firstTokenMs(), id -> {
-      if (opened.tryFail(s.upstream(504, "UPSTREAM_TIMEOUT", "no first token within " + timeouts.firstTokenMs() + " ms", true))) {
-        s.cancel();
-      }
-    });
-    s.totalTimer = vertx.setTimer(timeouts.totalMs(), id -> s.fail(s.upstream(504, "UPSTREAM_TIMEOUT",
-      "answer not complete within " + timeouts.totalMs() + " ms", false), opened));
+    s.opening = opened;
+    s.startNanos = System.nanoTime();
+    s.watch = upstream.watch();
+    s.watch.add(s.deadlines);
     Buffer payload = body.toBuffer();
     if (upstream.connections().usable()) {
       s.connections = upstream.connections();
@@ -97,11 +95,14 @@ public final class UpstreamStream {
         .onFailure(err -> s.fail(s.unreachable("cannot connect: ", err), opened))
         .onSuccess(req -> s.send(req, payload, opened));
     }
-    return opened.future().onComplete(ar -> vertx.cancelTimer(firstTimer));
+    return opened.future();
   }
 
-  /** The HTTP client's pool (whole answers, probes, overflow) and L04's own connections for streams. */
-  public record Upstream(HttpClient pool, UpstreamConnections connections) {
+  /**
+   * The HTTP client's pool (whole answers, probes, overflow), L04's own connections for streams and
+   * the watch over their deadlines: one of each per verticle instance.
+   */
+  public record Upstream(HttpClient pool, UpstreamConnections connections, StreamWatch watch) {
   }
 
   private RequestOptions requestOptions(String path) {
@@ -229,7 +230,7 @@ public final class UpstreamStream {
   private void deliver(JsonObject chunk) {
     if (chunk.getBoolean("done", false)) {
       finished = true;
-      clearTimers();
+      unwatch();
     }
     if (handler != null) {
       handler.handle(chunk);
@@ -276,7 +277,7 @@ public final class UpstreamStream {
     }
     cancelled = true;
     finished = true;
-    clearTimers();
+    unwatch();
     if (own != null) {
       settle(false);
     } else if (request != null) {
@@ -284,21 +285,41 @@ public final class UpstreamStream {
     }
   }
 
-  /**
-   * Notes activity and makes sure the idle watch runs. One periodic check per stream rather than a
-   * timer re-armed per token: at thousands of tokens a second, scheduling and cancelling a timer per
-   * token was measurable.
-   */
+  /** Notes activity: the gap between tokens is measured from here (no timer re-armed per token). */
   private void armIdle() {
     lastActivityNanos = System.nanoTime();
     idlePaused = false;
-    if (idleTimer < 0) {
-      long every = Math.max(20, Math.min(1000, timeouts.idleMs() / 4));
-      idleTimer = vertx.setPeriodic(every, id -> {
-        if (!idlePaused && System.nanoTime() - lastActivityNanos > timeouts.idleMs() * 1_000_000L) {
-          fail(upstream(504, "UPSTREAM_TIMEOUT", "no token for " + timeouts.idleMs() + " ms", false), null);
+    idleWatched = true;
+  }
+
+  /** This stream in its instance's {@link StreamWatch}. */
+  private final class Deadlines implements StreamWatch.Watched {
+
+    private int index = -1;
+
+    @Override
+    public int watchIndex() {
+      return index;
+    }
+
+    @Override
+    public void watchIndex(int i) {
+      index = i;
+    }
+
+    /** First token (until the stream is open), whole answer, and the gap between tokens (unless paused). */
+    @Override
+    public void checkDeadlines(long now) {
+      if (!opening.future().isComplete()) {
+        if (now - startNanos > timeouts.firstTokenMs() * 1_000_000L
+          && opening.tryFail(upstream(504, "UPSTREAM_TIMEOUT", "no first token within " + timeouts.firstTokenMs() + " ms", true))) {
+          cancel();
         }
-      });
+      } else if (now - startNanos > timeouts.totalMs() * 1_000_000L) {
+        fail(upstream(504, "UPSTREAM_TIMEOUT", "answer not complete within " + timeouts.totalMs() + " ms", false), opening);
+      } else if (idleWatched && !idlePaused && now - lastActivityNanos > timeouts.idleMs() * 1_000_000L) {
+        fail(upstream(504, "UPSTREAM_TIMEOUT", "no token for " + timeouts.idleMs() + " ms", false), null);
+      }
     }
   }
 
@@ -307,15 +328,8 @@ public final class UpstreamStream {
     idlePaused = true;
   }
 
-  private void clearTimers() {
-    if (idleTimer >= 0) {
-      vertx.cancelTimer(idleTimer);
-      idleTimer = -1;
-    }
-    if (totalTimer >= 0) {
-      vertx.cancelTimer(totalTimer);
-      totalTimer = -1;
-    }
+  private void unwatch() {
+    watch.remove(deadlines);
   }
 
   private void fail(PlatformException e, Promise<UpstreamStream> opened) {

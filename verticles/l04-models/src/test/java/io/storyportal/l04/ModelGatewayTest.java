@@ -63,6 +63,7 @@ class ModelGatewayTest {
         ? c.copy().put("usage", new JsonObject().put("prompt_tokens", 26).put("completion_tokens", 4).put("total_tokens", 30)) : c).toList());
       assertThat(g.b(1).lastRequest.getBoolean("stream")).isTrue();
       assertThat(g.b(1).lastRequest.getJsonArray("messages").getJsonObject(0).getString("content")).isEqualTo("Why is the sky blue?");
+      assertNoStreamWatched(g);
     }
   }
 
@@ -187,6 +188,7 @@ class ModelGatewayTest {
       HttpResponse<Buffer> nd = g.post("/api/chat", new JsonObject().put("model", "llama3.2").put("messages", new JsonArray()));
       String[] lines = nd.bodyAsString().strip().split("\n");
       assertThat(new JsonObject(lines[lines.length - 1]).getString("error")).contains("an error was encountered while running the model");
+      assertNoStreamWatched(g);
     }
   }
 
@@ -232,6 +234,7 @@ class ModelGatewayTest {
       assertThat(r.statusCode()).isEqualTo(504);
       assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("no first token within 400 ms").contains("b1");
       assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(3000);
+      assertNoStreamWatched(g);
     }
   }
 
@@ -277,7 +280,14 @@ class ModelGatewayTest {
         Pause.millis(20);
       }
       assertThat(g.b(1).cancelled.get()).as("the upstream request was reset").isEqualTo(1);
+      assertNoStreamWatched(g);
     }
+  }
+
+  /** Every way a stream ends takes it out of the instance's deadline watch. */
+  static void assertNoStreamWatched(GatewayFixture g) {
+    UpstreamConnectionsTest.await(() -> g.get("/health/detailed").bodyAsJsonObject().getInteger("upstream_streams") == 0,
+      "no upstream stream left in the deadline watch");
   }
 
   @Test
@@ -342,6 +352,7 @@ class ModelGatewayTest {
       assertThat(new JsonObject(lines[lines.length - 1]).getString("error")).contains("no token for 300 ms").contains("b1");
       Pause.millis(300);
       assertThat(g.b(1).cancelled.get()).as("the stalled upstream was reset").isEqualTo(1);
+      assertNoStreamWatched(g);
     }
     try (GatewayFixture g = new GatewayFixture(1, Map.of("models.timeouts.totalMs", "500"))) {
       g.b(1).lines = OllamaStandIn.answer(List.of("a", "b", "c", "d", "e", "f", "g", "h"));
@@ -349,6 +360,7 @@ class ModelGatewayTest {
       HttpResponse<Buffer> r = g.post("/api/chat", new JsonObject().put("model", "llama3.2").put("messages", new JsonArray()));
       String[] lines = r.bodyAsString().strip().split("\n");
       assertThat(new JsonObject(lines[lines.length - 1]).getString("error")).contains("answer not complete within 500 ms");
+      assertNoStreamWatched(g);
     }
   }
 }

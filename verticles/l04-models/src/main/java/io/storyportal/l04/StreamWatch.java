@@ -1,0 +1,90 @@
+package io.storyportal.l04;
+
+import io.vertx.core.Vertx;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The deadlines of every open upstream stream of one L04 instance (first token, gap between
+ * tokens, whole answer), checked by one periodic sweep instead of timers per stream. Three timers
+ * per stream, each scheduled and cancelled in the event loop's priority queue (and Vert.x's timer
+ * map), cost more than walking the open streams a few times a second. A timeout fires at most one
+ * sweep interval late: a quarter of the shortest configured timeout, between 10 ms and 1 s.
+ *
+ * <p>Not thread-safe: used on the context of the verticle instance that created it, where its
+ * streams live.
+ */
+final class StreamWatch {
+
+  /** A stream as the watch sees it: its position in the list, and its own deadline check. */
+  interface Watched {
+    int watchIndex();
+
+    void watchIndex(int index);
+
+    /** Fails the stream if one of its deadlines passed at {@code nowNanos}. */
+    void checkDeadlines(long nowNanos);
+  }
+
+  private final Vertx vertx;
+  private final List<Watched> open = new ArrayList<>();
+  private final long everyMs;
+  private final long timer;
+
+  /** Starts the sweep on the caller's context. */
+  StreamWatch(Vertx vertx, Timeouts timeouts) {
+    this.vertx = vertx;
+    long shortest = Math.min(timeouts.firstTokenMs(), Math.min(timeouts.idleMs(), timeouts.totalMs()));
+    this.everyMs = Math.max(10, Math.min(1000, shortest / 4));
+    this.timer = vertx.setPeriodic(everyMs, id -> sweep(System.nanoTime()));
+  }
+
+  long everyMs() {
+    return everyMs;
+  }
+
+  int size() {
+    return open.size();
+  }
+
+  void add(Watched s) {
+    if (s.watchIndex() >= 0) {
+      return;
+    }
+    s.watchIndex(open.size());
+    open.add(s);
+  }
+
+  /** Stops watching {@code s} (swaps the last stream into its place); idempotent. */
+  void remove(Watched s) {
+    int i = s.watchIndex();
+    if (i < 0 || i >= open.size() || open.get(i) != s) {
+      return;
+    }
+    Watched last = open.remove(open.size() - 1);
+    if (last != s) {
+      open.set(i, last);
+      last.watchIndex(i);
+    }
+    s.watchIndex(-1);
+  }
+
+  /**
+   * Checks every stream. Walks from the end: a stream that fails is removed by swapping in the
+   * last one, which this walk has already checked; a stream opened meanwhile (a fallback) is
+   * appended and waits for the next sweep.
+   */
+  void sweep(long now) {
+    for (int i = open.size() - 1; i >= 0; i--) {
+      if (i < open.size()) {
+        open.get(i).checkDeadlines(now);
+      }
+    }
+  }
+
+  void close() {
+    vertx.cancelTimer(timer);
+    open.clear();
+  }
+}
