@@ -38,10 +38,18 @@ public final class Accounting {
                      boolean streamed) {
   }
 
-  /** Domain metrics on /metrics: calls by status, tokens by kind, time to first token. */
+  /** The model label of calls no backend served (unknown model, budget exhausted, every backend down). */
+  static final String UNROUTED = "unrouted";
+
+  /**
+   * Domain metrics on /metrics: calls by status, tokens by kind, time to first token. A model name
+   * becomes a label only once a backend served it: the names callers send are theirs to choose, and
+   * each made-up one, rejected before any backend, would otherwise add series to /metrics for good
+   * (the row in {@code llm_requests} keeps the name).
+   */
   private static void count(Call c) {
     MeterRegistry r = PlatformMetrics.registry();
-    String model = c.model() == null ? "unknown" : c.model();
+    String model = c.model() == null || c.backend() == null ? UNROUTED : c.model();
     String backend = c.backend() == null ? "none" : c.backend();
     r.counter("llm_requests_total", "model", model, "backend", backend, "status", c.status(), "cached", Boolean.toString(c.cached()))
       .increment();

@@ -248,6 +248,10 @@ class ModelGatewayTest {
       assertThat(error.getString("request_id")).isNotBlank();
       assertThat(g.b(1).chats.get()).isZero();
       assertThat(g.post("/chat/completions", new JsonObject().put("model", "llama3.2")).statusCode()).isEqualTo(400);
+      // a made-up model name is no label on /metrics: such calls count under "unrouted"
+      UpstreamConnectionsTest.await(() -> g.get("/metrics").bodyAsString()
+        .contains("llm_requests_total{backend=\"none\",cached=\"false\",model=\"unrouted\",status=\"rejected\"}"), "unrouted calls counted");
+      assertThat(g.get("/metrics").bodyAsString()).doesNotContain("gpt-17");
     }
   }
 
