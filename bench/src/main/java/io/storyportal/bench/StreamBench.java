@@ -30,10 +30,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code System.nanoTime()} at which it was emitted, so the load generator (same JVM) measures each
  * token's delivery latency exactly, directly and through L04 (its own process: {@code Main --layers l04}).
  * The same streams also go through two peers: a bare Vert.x proxy ({@link VertxProxy}, the floor of
- * our stack) and nginx. Reports tokens out vs in, time to first token and per-token latency (p50/p99)
- * for every path and what each adds to the direct one, the CPU time of each process in the middle
- * per stream, and L04's heap per open stream (heap after a full GC with all streams open, minus
- * idle, divided by the streams).
+ * our stack) and nginx. All paths are up for the whole run and measured in rounds ({@code
+ * -Dbench.rounds}, 5): each round runs every path once, the direct one included, in an order that
+ * turns by one each round, and what a path adds is taken against the direct path of its own round;
+ * the summary is the median over rounds (this machine is noisy: one run of a path against a direct
+ * run minutes earlier moved by ±0.3 ms between runs). Reports tokens out vs in, time to first token
+ * and per-token latency (p50/p99) for every path and what each adds to the direct one, the CPU time
+ * of each process in the middle per stream, and L04's heap per open stream (heap after a full GC
+ * with all streams open, minus idle, divided by the streams).
  *
  * <p>Args: streams (1000), tokens per stream (40), ms between tokens (50), ms over which the
  * streams start (0 = all at once). Options: see bench/README.md.
@@ -47,6 +51,8 @@ public final class StreamBench {
   static final int WARMUP = Integer.getInteger("bench.warmup", 30000);
   /** Which paths besides the direct one to measure: l04, vertx (the bare Vert.x proxy), nginx. */
   static final String PATHS = System.getProperty("bench.paths", "l04,vertx,nginx");
+  /** Measured rounds; each runs every path once (see {@link #main}). */
+  static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
 
   public static void main(String[] args) throws Exception {
     int streams = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
@@ -89,95 +95,109 @@ public final class StreamBench {
       // L04 alone has no L09 to verify tokens: the streaming path is measured without authentication
       "--set", "auth.enforce=false"));
     Process l04 = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process bareProxy = null;
+    Nginx nginx = null;
     try {
       waitReady(l04, l04Port, log);
       HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(streams + 50));
-      warmUp(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, tokens, true);
-      Result gateway = null;
-      double idleHeap = 0;
+      // every path stays up for the whole run, so that the rounds can measure them side by side
+      List<Way> ways = new ArrayList<>();
+      ways.add(new Way("direct", null, standIn.actualPort(), "/api/chat", true, null, null));
       if (PATHS.contains("l04")) {
-        warmUp(vertx, client, "via L04", l04Port, "/chat/completions", streams, tokens, false);
+        ways.add(new Way("via L04", "L04", l04Port, "/chat/completions", false, l04.toHandle(), "l04"));
       }
-      Result direct = run(vertx, client, "direct", standIn.actualPort(), "/api/chat", streams, RAMP_MS, tokens, true, null, null);
-      double openHeap = 0;
-      if (PATHS.contains("l04")) {
-        gateway = measure(vertx, client, "via L04", l04Port, "/chat/completions", streams, tokens, false, l04.toHandle(), "l04");
-        // read after the measured run: a full GC shrinks G1's heap, and the measured run would start
-        // by growing it again, with more frequent collections than a running node has
-        idleHeap = heapAfterGc(l04);
-        if (allOpen) {
-          // the heap is read in a run of its own: a full GC inside the measured run would show in its latencies
-          double[] heap = {0};
-          run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false, null, () -> {
-            try {
-              heap[0] = heapAfterGc(l04);
-            } catch (Exception e) {
-              throw new IllegalStateException(e);
-            }
-          });
-          openHeap = heap[0];
-        }
-      }
-      Result bare = null;
       if (PATHS.contains("vertx")) {
-        Process bareProxy = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:+UseZGC",
+        bareProxy = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:+UseZGC",
           "-Dproxy.connections=" + System.getProperty("bench.vertx.connections", "own"),
           "-cp", System.getProperty("java.class.path"), VertxProxy.class.getName(), "18406", Integer.toString(standIn.actualPort())))
           .redirectErrorStream(true).redirectOutput(Path.of("bench", "target", "stream-bench-vertx-proxy.log").toFile()).start();
-        try {
-          waitListening(bareProxy, 18406);
-          warmUp(vertx, client, "via Vert.x", 18406, "/api/chat", streams, tokens, true);
-          bare = measure(vertx, client, "via Vert.x", 18406, "/api/chat", streams, tokens, true, bareProxy.toHandle(), "vertx-proxy");
-        } finally {
-          bareProxy.destroy();
-          bareProxy.waitFor(15, TimeUnit.SECONDS);
+        waitListening(bareProxy, 18406);
+        ways.add(new Way("via Vert.x", "bare Vert.x proxy", 18406, "/api/chat", true, bareProxy.toHandle(), "vertx-proxy"));
+      }
+      if (PATHS.contains("nginx")) {
+        if (Nginx.installed()) {
+          nginx = Nginx.start(18405, standIn.actualPort(), Integer.getInteger("bench.l04.instances", 1));
+          ways.add(new Way("via nginx", "nginx", 18405, "/api/chat", true, nginx.handle(), null));
+        } else {
+          System.out.println("via nginx: not run (no /usr/sbin/nginx; apt-get install nginx-light)");
         }
       }
-      Result nginx = null;
-      if (Nginx.installed() && PATHS.contains("nginx")) {
-        try (Nginx proxy = Nginx.start(18405, standIn.actualPort(), Integer.getInteger("bench.l04.instances", 1))) {
-          warmUp(vertx, client, "via nginx", 18405, "/api/chat", streams, tokens, true);
-          nginx = run(vertx, client, "via nginx", 18405, "/api/chat", streams, RAMP_MS, tokens, true, proxy.handle(), null);
+      for (Way w : ways) {
+        warmUp(vertx, client, w.name(), w.port(), w.path(), streams, tokens, w.ollama());
+      }
+      System.out.printf("%d streams x %d tokens, one every %d ms, started over %d ms; %d rounds%n", streams, tokens, intervalMs, RAMP_MS,
+        ROUNDS);
+      // each round measures every path once, the direct one included, in an order that turns by one
+      // every round: what a path adds is taken against the direct path of its own round
+      List<java.util.Map<String, Result>> rounds = new ArrayList<>();
+      for (int r = 0; r < ROUNDS; r++) {
+        java.util.Map<String, Result> round = new java.util.LinkedHashMap<>();
+        for (int k = 0; k < ways.size(); k++) {
+          Way w = ways.get((k + r) % ways.size());
+          boolean last = r == ROUNDS - 1;
+          round.put(w.name(), w.profileName() != null && last
+            ? measure(vertx, client, w.name(), w.port(), w.path(), streams, tokens, w.ollama(), w.process(), w.profileName())
+            : run(vertx, client, w.name(), w.port(), w.path(), streams, RAMP_MS, tokens, w.ollama(), w.process(), null));
+        }
+        rounds.add(round);
+        System.out.println("round " + (r + 1) + ":");
+        for (Way w : ways) {
+          round.get(w.name()).print();
+        }
+        for (Way w : ways) {
+          if (w.label() != null) {
+            round.get(w.name()).added(w.label(), round.get("direct"), streams);
+          }
         }
       }
-      System.out.printf("%d streams x %d tokens, one every %d ms, started over %d ms%n", streams, tokens, intervalMs, RAMP_MS);
-      direct.print();
-      if (gateway != null) {
-        gateway.print();
+      System.out.printf("added to the direct path, median of %d rounds (time to first token p50 / p99; per token p50 / p99):%n", ROUNDS);
+      for (Way w : ways) {
+        if (w.label() != null) {
+          Result.medianAdded(w.label(), rounds.stream().map(rd -> new Result[] {rd.get(w.name()), rd.get("direct")}).toList(), streams);
+        }
       }
-      if (bare != null) {
-        bare.print();
-      }
-      if (nginx == null && PATHS.contains("nginx")) {
-        System.out.println("via nginx: not run (no /usr/sbin/nginx; apt-get install nginx-light)");
-      } else if (nginx != null) {
-        nginx.print();
-      }
-      System.out.println("added to the direct path (time to first token p50 / p99; per token p50 / p99):");
-      if (gateway != null) {
-        gateway.added("L04", direct, streams);
-      }
-      if (bare != null) {
-        bare.added("bare Vert.x proxy", direct, streams);
-      }
-      if (nginx != null) {
-        nginx.added("nginx", direct, streams);
-      }
-      if (gateway != null && allOpen) {
+      if (PATHS.contains("l04") && allOpen) {
+        // read after the measured runs: a full GC shrinks G1's heap, and a run after it would start
+        // by growing it again, with more frequent collections than a running node has
+        double idleHeap = heapAfterGc(l04);
+        // the heap is read in a run of its own: a full GC inside a measured run would show in its latencies
+        double[] heap = {0};
+        run(vertx, client, "via L04", l04Port, "/chat/completions", streams, RAMP_MS, tokens, false, null, () -> {
+          try {
+            heap[0] = heapAfterGc(l04);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
         System.out.printf("L04 heap after GC: idle %.1f MiB, with %d streams open %.1f MiB -> %.1f KiB per open stream%n",
-          idleHeap, streams, openHeap, (openHeap - idleHeap) * 1024 / streams);
+          idleHeap, streams, heap[0], (heap[0] - idleHeap) * 1024 / streams);
       }
     } finally {
       if (System.getProperty("bench.l04.jfr") != null) {
         new ProcessBuilder("jcmd", Long.toString(l04.pid()), "JFR.dump", "filename=" + System.getProperty("bench.l04.jfr"))
           .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
       }
+      if (nginx != null) {
+        nginx.close();
+      }
+      if (bareProxy != null) {
+        bareProxy.destroy();
+        bareProxy.waitFor(15, TimeUnit.SECONDS);
+      }
       l04.destroy();
       l04.waitFor(15, TimeUnit.SECONDS);
       vertx.close().await();
       standInVertx.close().await();
     }
+  }
+
+  /**
+   * One way to the stand-in: {@code label} names it in the comparison (null for the direct path),
+   * {@code process} is what sits in the middle (its CPU is reported), {@code profileName} names its
+   * profile when the run is profiled (null: never profiled).
+   */
+  record Way(String name, String label, int port, String path, boolean ollama, ProcessHandle process, String profileName) {
   }
 
   /** Tokens at a fixed rate, each carrying the nanoTime it was emitted at; then Ollama's final chunk. */
@@ -227,7 +247,8 @@ public final class StreamBench {
     return n;
   }
 
-  record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, long errors, double cpuSeconds) {
+  record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, long errors, double cpuSeconds,
+                long startMs, long endMs) {
     void added(String who, Result direct, int streams) {
       System.out.printf("  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms; proxy CPU %.0f us per stream%n", who,
         (ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50)) / 1e6,
@@ -236,11 +257,28 @@ public final class StreamBench {
         (token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99)) / 1e6, cpuSeconds * 1e6 / streams);
     }
 
+    /** The median over rounds of what a path added to its round's direct path; each pair is {path, direct}. */
+    static void medianAdded(String who, List<Result[]> pairs, int streams) {
+      System.out.printf("  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms; proxy CPU %.0f us per stream%n", who,
+        median(pairs, p -> p[0].ttft.getValueAtPercentile(50) - p[1].ttft.getValueAtPercentile(50)) / 1e6,
+        median(pairs, p -> p[0].ttft.getValueAtPercentile(99) - p[1].ttft.getValueAtPercentile(99)) / 1e6,
+        median(pairs, p -> p[0].token.getValueAtPercentile(50) - p[1].token.getValueAtPercentile(50)) / 1e6,
+        median(pairs, p -> p[0].token.getValueAtPercentile(99) - p[1].token.getValueAtPercentile(99)) / 1e6,
+        median(pairs, p -> p[0].cpuSeconds) * 1e6 / streams);
+    }
+
+    private static double median(List<Result[]> pairs, java.util.function.ToDoubleFunction<Result[]> value) {
+      double[] v = pairs.stream().mapToDouble(value).sorted().toArray();
+      return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
     void print() {
-      System.out.printf("%-9s tokens in %d, out %d%s; TTFT p50 %.3f ms p99 %.3f ms; per-token p50 %.3f ms p99 %.3f ms%n", name,
+      java.time.format.DateTimeFormatter clock = java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss").withZone(java.time.ZoneOffset.UTC);
+      System.out.printf("%-9s tokens in %d, out %d%s; TTFT p50 %.3f ms p99 %.3f ms; per-token p50 %.3f ms p99 %.3f ms (%s-%s UTC)%n", name,
         expected, received.get(), errors > 0 ? " (" + errors + " failed streams)" : "",
         ttft.getValueAtPercentile(50) / 1e6, ttft.getValueAtPercentile(99) / 1e6,
-        token.getValueAtPercentile(50) / 1e6, token.getValueAtPercentile(99) / 1e6);
+        token.getValueAtPercentile(50) / 1e6, token.getValueAtPercentile(99) / 1e6,
+        clock.format(java.time.Instant.ofEpochMilli(startMs)), clock.format(java.time.Instant.ofEpochMilli(endMs)));
     }
   }
 
@@ -278,6 +316,7 @@ public final class StreamBench {
   static Result run(Vertx vertx, HttpClient client, String name, int port, String path, int streams, long rampMs, int tokens, boolean ollama,
                     ProcessHandle proxy, Runnable whileOpen) throws Exception {
     double cpuBefore = proxy == null ? 0 : Cpu.seconds(proxy);
+    long startMs = System.currentTimeMillis();
     Histogram ttft = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     Histogram token = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     AtomicLong received = new AtomicLong();
@@ -354,7 +393,7 @@ public final class StreamBench {
     }
     all.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
     double cpu = proxy == null ? 0 : Cpu.seconds(proxy) - cpuBefore;
-    return new Result(name, (long) streams * tokens, received, ttft, token, errors.get(), cpu);
+    return new Result(name, (long) streams * tokens, received, ttft, token, errors.get(), cpu, startMs, System.currentTimeMillis());
   }
 
   static void waitReady(Process p, int port, Path log) throws Exception {
