@@ -55,11 +55,7 @@ interface ChunkDecoder {
     static JsonObject object(Buffer line) throws LineError {
       Object parsed;
       try {
-        ByteBuf bytes = ((BufferInternal) line).getByteBuf();
-        JsonParser parser = bytes.hasArray()
-          ? JSON.createParser(bytes.array(), bytes.arrayOffset() + bytes.readerIndex(), bytes.readableBytes())
-          : JSON.createParser(line.getBytes());
-        parsed = JacksonCodec.fromParser(parser, Object.class);
+        parsed = value(line);
       } catch (IOException | RuntimeException e) {
         throw new LineError("UPSTREAM_PROTOCOL", "not a JSON line: " + e.getMessage());
       }
@@ -67,6 +63,18 @@ interface ChunkDecoder {
         return chunk;
       }
       throw new LineError("UPSTREAM_PROTOCOL", "not a JSON object line");
+    }
+
+    /**
+     * Any JSON value in {@code bytes} (objects as {@link JsonObject}, arrays as {@code JsonArray}),
+     * read in place; trailing content is an error. Also how L04 reads request bodies.
+     */
+    static Object value(Buffer bytes) throws IOException {
+      ByteBuf b = ((BufferInternal) bytes).getByteBuf();
+      JsonParser parser = b.hasArray()
+        ? JSON.createParser(b.array(), b.arrayOffset() + b.readerIndex(), b.readableBytes())
+        : JSON.createParser(bytes.getBytes());
+      return JacksonCodec.fromParser(parser, Object.class);
     }
   }
 }

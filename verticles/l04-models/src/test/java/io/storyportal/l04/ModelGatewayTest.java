@@ -147,6 +147,17 @@ class ModelGatewayTest {
       HttpResponse<Buffer> bad = g.post("/api/chat", new JsonObject().put("model", "llama3.2").put("messages", "not a list"));
       assertThat(bad.statusCode()).isEqualTo(400);
       assertThat(bad.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("VALIDATION_FAILED");
+      // bodies that are not one JSON object, on every entry point
+      Map<String, String> bodies = Map.of("{\"model\": \"llama3.2\", ", "MALFORMED_JSON", "{\"model\":\"llama3.2\"} {}", "MALFORMED_JSON",
+        "[{\"model\":\"llama3.2\"}]", "INVALID_BODY", "\"llama3.2\"", "INVALID_BODY", "", "INVALID_BODY");
+      for (String path : List.of("/chat/completions", "/api/chat", "/api/generate", "/v1/embeddings")) {
+        bodies.forEach((body, code) -> {
+          HttpResponse<Buffer> r2 = g.http.post(g.port(), "127.0.0.1", path).putHeader("content-type", "application/json")
+            .sendBuffer(Buffer.buffer(body)).await();
+          assertThat(r2.statusCode()).as(path + " " + body).isEqualTo(400);
+          assertThat(r2.bodyAsJsonObject().getJsonObject("error").getString("code")).as(path + " " + body).isEqualTo(code);
+        });
+      }
       assertThat(g.b(1).chats.get()).isEqualTo(1);
     }
   }

@@ -209,18 +209,30 @@ final class OllamaStandIn {
     resp.write(pieces.get(i)).onComplete(ar -> vertx.setTimer(Math.max(1, lineDelayMs), t -> writePieces(resp, pieces, i + 1, done)));
   }
 
-  /** Tokens as fast as the connection takes them, pausing while its write queue is full. */
+  /**
+   * Tokens as fast as the connection takes them, pausing while its write queue is full. At most a
+   * thousand per turn of the event loop, and none after a failed write: a connection the other side
+   * closed is only marked closed once the loop gets to its close event, and until then writes fail
+   * at once without ever filling the queue (a loop that waited for either spun for ever).
+   */
   private void endless(HttpServerResponse resp, boolean[] done) {
     resp.setChunked(true).putHeader("content-type", "application/x-ndjson");
     String token = answer(List.of("tok")).get(0) + "\n";
     Runnable[] pump = new Runnable[1];
     pump[0] = () -> {
-      while (!resp.closed() && !resp.writeQueueFull()) {
-        resp.write(token);
+      for (int n = 0; n < 1000 && !resp.closed() && !resp.writeQueueFull(); n++) {
+        if (resp.write(token).failed()) {
+          return;
+        }
         tokensWritten.incrementAndGet();
       }
-      if (!resp.closed()) {
+      if (resp.closed()) {
+        return;
+      }
+      if (resp.writeQueueFull()) {
         resp.drainHandler(v -> pump[0].run());
+      } else {
+        vertx.runOnContext(v -> pump[0].run());
       }
     };
     pump[0].run();
