@@ -38,7 +38,8 @@ final class Nginx implements AutoCloseable {
         access_log off;
         client_body_temp_path %s/tmp;
         proxy_temp_path %s/tmp;
-        upstream backend { server 127.0.0.1:%d; keepalive 1024; }
+        keepalive_timeout 600s;
+        upstream backend { server 127.0.0.1:%d; keepalive 1024; keepalive_timeout 600s; }
         server {
           listen 127.0.0.1:%d;
           location / {

@@ -51,6 +51,13 @@ public final class StreamBench {
   static final int WARMUP = Integer.getInteger("bench.warmup", 30000);
   /** Which paths besides the direct one to measure: l04, vertx (the bare Vert.x proxy), nginx. */
   static final String PATHS = System.getProperty("bench.paths", "l04,vertx,nginx");
+  /**
+   * Seconds every kept connection on every path may stay idle (load generator, L04, nginx; the
+   * stand-in and the bare proxy never close idle ones): with the defaults (60 s in Vert.x's client,
+   * 30 s in L04, 60–75 s in nginx) the first round after the warm-ups reopened every connection and
+   * took ~1.6-2x the CPU per stream on every path.
+   */
+  static final int KEEP_ALIVE_S = 600;
   /** Measured rounds; each runs every path once (see {@link #main}). */
   static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
 
@@ -93,13 +100,16 @@ public final class StreamBench {
       "--layers", "l04", "--set", "http.ports.l04=" + l04Port, "--set", "redis.embedded.port=63810",
       "--set", "dataDir=bench/target/stream-data", "--set", "instances.l04=" + Integer.getInteger("bench.l04.instances", 1),
       // L04 alone has no L09 to verify tokens: the streaming path is measured without authentication
-      "--set", "auth.enforce=false"));
+      "--set", "auth.enforce=false",
+      // a path waits while the others run (rounds of up to two minutes): its kept connections must
+      // outlive that, or each run after a pause starts by opening them all again
+      "--set", "models.connections.idleMs=" + KEEP_ALIVE_S * 1000));
     Process l04 = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     Process bareProxy = null;
     Nginx nginx = null;
     try {
       waitReady(l04, l04Port, log);
-      HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
+      HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setKeepAliveTimeout(KEEP_ALIVE_S),
         new PoolOptions().setHttp1MaxSize(streams + 50));
       // every path stays up for the whole run, so that the rounds can measure them side by side
       List<Way> ways = new ArrayList<>();

@@ -17,14 +17,16 @@ import java.util.List;
  */
 final class StreamWatch {
 
-  /** A stream as the watch sees it: its position in the list, and its own deadline check. */
-  interface Watched {
-    int watchIndex();
-
-    void watchIndex(int index);
+  /** A stream as the watch sees it: its own deadline check, and its place in the watch (-1: not watched). */
+  abstract static class Watched {
+    private int index = -1;
 
     /** Fails the stream if one of its deadlines passed at {@code nowNanos}. */
-    void checkDeadlines(long nowNanos);
+    abstract void checkDeadlines(long nowNanos);
+
+    final boolean watched() {
+      return index >= 0;
+    }
   }
 
   private final Vertx vertx;
@@ -49,25 +51,25 @@ final class StreamWatch {
   }
 
   void add(Watched s) {
-    if (s.watchIndex() >= 0) {
+    if (s.index >= 0) {
       return;
     }
-    s.watchIndex(open.size());
+    s.index = open.size();
     open.add(s);
   }
 
   /** Stops watching {@code s} (swaps the last stream into its place); idempotent. */
   void remove(Watched s) {
-    int i = s.watchIndex();
+    int i = s.index;
     if (i < 0 || i >= open.size() || open.get(i) != s) {
       return;
     }
     Watched last = open.remove(open.size() - 1);
     if (last != s) {
       open.set(i, last);
-      last.watchIndex(i);
+      last.index = i;
     }
-    s.watchIndex(-1);
+    s.index = -1;
   }
 
   /**

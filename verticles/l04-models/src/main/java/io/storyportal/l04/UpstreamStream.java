@@ -293,23 +293,11 @@ public final class UpstreamStream {
   }
 
   /** This stream in its instance's {@link StreamWatch}. */
-  private final class Deadlines implements StreamWatch.Watched {
-
-    private int index = -1;
-
-    @Override
-    public int watchIndex() {
-      return index;
-    }
-
-    @Override
-    public void watchIndex(int i) {
-      index = i;
-    }
+  private final class Deadlines extends StreamWatch.Watched {
 
     /** First token (until the stream is open), whole answer, and the gap between tokens (unless paused). */
     @Override
-    public void checkDeadlines(long now) {
+    void checkDeadlines(long now) {
       if (!opening.future().isComplete()) {
         if (now - startNanos > timeouts.firstTokenMs() * 1_000_000L
           && opening.tryFail(upstream(504, "UPSTREAM_TIMEOUT", "no first token within " + timeouts.firstTokenMs() + " ms", true))) {

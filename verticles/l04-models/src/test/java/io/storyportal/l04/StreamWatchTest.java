@@ -26,29 +26,18 @@ class StreamWatchTest {
   }
 
   /** A stream that counts its checks and, when told to, leaves the watch while being checked (as a failing stream does). */
-  static final class Fake implements StreamWatch.Watched {
+  static final class Fake extends StreamWatch.Watched {
     final String name;
     StreamWatch watch;
     boolean failOnCheck;
     int checks;
-    int index = -1;
 
     Fake(String name) {
       this.name = name;
     }
 
     @Override
-    public int watchIndex() {
-      return index;
-    }
-
-    @Override
-    public void watchIndex(int i) {
-      index = i;
-    }
-
-    @Override
-    public void checkDeadlines(long now) {
+    void checkDeadlines(long now) {
       checks++;
       if (failOnCheck) {
         watch.remove(this);
@@ -82,7 +71,8 @@ class StreamWatchTest {
     watch.sweep(System.nanoTime());
     assertThat(all).allSatisfy(f -> assertThat(f.checks).as(f.name).isEqualTo(1));
     assertThat(watch.size()).isEqualTo(3);
-    assertThat(List.of(all.get(0), all.get(2), all.get(5))).allSatisfy(f -> assertThat(f.index).as(f.name).isEqualTo(-1));
+    assertThat(List.of(all.get(0), all.get(2), all.get(5))).allSatisfy(f -> assertThat(f.watched()).as(f.name).isFalse());
+    assertThat(List.of(all.get(1), all.get(3), all.get(4))).allSatisfy(f -> assertThat(f.watched()).as(f.name).isTrue());
 
     watch.sweep(System.nanoTime());
     assertThat(List.of(all.get(1), all.get(3), all.get(4))).allSatisfy(f -> assertThat(f.checks).as(f.name).isEqualTo(2));
