@@ -178,4 +178,25 @@ class ObservabilityTest {
     assertThat(F.get("/llm-requests?caller=" + caller + "&status=error").bodyAsJsonObject().getJsonArray("items")
       .getJsonObject(0).getString("error")).contains("503");
   }
+
+  @Test
+  void aModelCallKeepsTheApiKeyItWasMadeWithWhenL01KnowsIt() {
+    String caller = "keyed-" + UUID.randomUUID();
+    String userId = F.sql.preparedQuery("INSERT INTO users (username, password_hash) VALUES ($1, 'x') RETURNING id")
+      .execute(io.vertx.sqlclient.Tuple.of("u" + UUID.randomUUID().toString().substring(0, 8))).await().iterator().next().getUUID("id").toString();
+    String keyId = F.sql.preparedQuery("INSERT INTO api_keys (user_id, name, prefix, key_hash) VALUES ($1::uuid, 'k', 'sp_', $2) RETURNING id")
+      .execute(io.vertx.sqlclient.Tuple.of(userId, UUID.randomUUID().toString())).await().iterator().next().getUUID("id").toString();
+    JsonObject call = new JsonObject().put("caller", caller).put("model", "llama3.2").put("status", "success");
+    assertThat(F.post("/llm-requests", call.copy().put("api_key_id", keyId)).statusCode()).isEqualTo(201);
+    // an id that names no key (or is no uuid at all) is recorded as no key, not refused
+    assertThat(F.post("/llm-requests", call.copy().put("api_key_id", UUID.randomUUID().toString())).statusCode()).isEqualTo(201);
+    assertThat(F.post("/llm-requests", call.copy().put("api_key_id", "not-a-uuid")).statusCode()).isEqualTo(201);
+    JsonArray all = F.get("/llm-requests?caller=" + caller).bodyAsJsonObject().getJsonArray("items");
+    assertThat(all).hasSize(3);
+    assertThat(all.stream().map(o -> ((JsonObject) o).getString("api_key_id")).filter(java.util.Objects::nonNull).toList())
+      .containsExactly(keyId);
+    JsonObject byKey = F.get("/llm-requests?api_key_id=" + keyId).bodyAsJsonObject();
+    assertThat(byKey.getJsonArray("items")).hasSize(1);
+    assertThat(byKey.getJsonObject("totals").getLong("calls")).isEqualTo(1);
+  }
 }

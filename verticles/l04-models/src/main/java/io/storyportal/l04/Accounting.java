@@ -83,6 +83,7 @@ public final class Accounting {
     JsonObject row = new JsonObject()
       .put("request_id", c.requestId())
       .put("caller", c.caller() == null ? "anonymous" : c.caller())
+      .put("api_key_id", c.apiKeyId())
       .put("model", c.model())
       .put("backend", c.backend())
       .put("prompt_tokens", c.promptTokens())

@@ -77,11 +77,13 @@ class AccountingBudgetCacheTest {
         new JsonObject().put("input_per_1k", 0.5).put("output_per_1k", 1.5))))) {
       List<JsonObject> rows = records(g);
       HttpResponse<Buffer> r = g.http.post(g.port(), "127.0.0.1", "/chat/completions").putHeader("x-principal", "ada").putHeader("x-roles", "developer")
-        .putHeader("X-Request-ID", "acc-1").sendJsonObject(chat("ada", false).put("stream", true)).await();
+        .putHeader("X-Request-ID", "acc-1").putHeader("x-api-key-id", "5b7e9c3a-1f0d-4c8e-9a6b-2d4f6e8a0c1e")
+        .sendJsonObject(chat("ada", false).put("stream", true)).await();
       assertThat(r.statusCode()).isEqualTo(200);
       await(rows, 1);
       JsonObject row = rows.get(0);
       assertThat(row.getString("caller")).isEqualTo("ada");
+      assertThat(row.getString("api_key_id")).isEqualTo("5b7e9c3a-1f0d-4c8e-9a6b-2d4f6e8a0c1e");
       assertThat(row.getString("request_id")).isEqualTo("acc-1");
       assertThat(row.getString("model")).isEqualTo("llama3.2");
       assertThat(row.getString("backend")).isEqualTo("b1");

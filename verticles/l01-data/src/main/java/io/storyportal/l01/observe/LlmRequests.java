@@ -21,7 +21,7 @@ public final class LlmRequests {
   public static final JsonObject RECORD_SCHEMA = new JsonObject("""
     {"type":"object","additionalProperties":false,"required":["caller","model","status"],
      "properties":{"request_id":{"type":["string","null"],"maxLength":128},"caller":{"type":"string","maxLength":200},
-       "api_key_id":{"type":["string","null"]},
+       "api_key_id":{"type":["string","null"],"maxLength":64},
        "model":{"type":"string","minLength":1,"maxLength":200},"backend":{"type":["string","null"],"maxLength":200},
        "prompt_tokens":{"type":"integer","minimum":0},"completion_tokens":{"type":"integer","minimum":0},
        "ttft_ms":{"type":["number","null"],"minimum":0},"latency_ms":{"type":["number","null"],"minimum":0},
@@ -29,7 +29,7 @@ public final class LlmRequests {
        "error":{"type":["string","null"],"maxLength":4000},"cached":{"type":"boolean"},"streamed":{"type":"boolean"}}}""");
 
   public static final JsonObject QUERY_SCHEMA = new JsonObject("""
-    {"type":"object","additionalProperties":false,"properties":{"caller":{"type":"string"},"model":{"type":"string"},
+    {"type":"object","additionalProperties":false,"properties":{"caller":{"type":"string"},"api_key_id":{"type":"string","maxLength":64},"model":{"type":"string"},
       "backend":{"type":"string"},"status":{"type":"string"},"request_id":{"type":"string"},
       "created_after":{"type":"string","maxLength":40},"limit":{"type":"integer","minimum":1,"maximum":500}}}""");
 
@@ -39,15 +39,22 @@ public final class LlmRequests {
     this.pool = pool;
   }
 
+  /**
+   * Records one call. The API key it was made with is kept when it names a key L01 has; an id that
+   * names none (a key since deleted, a caller's typo behind a trusted entry point) is recorded as no
+   * key rather than losing the row to the foreign key.
+   */
   public Future<Reply> record(OperationCall call) {
     JsonObject r = call.input();
     return pool.preparedQuery("INSERT INTO llm_requests (request_id, caller, model, backend, prompt_tokens, completion_tokens, "
-        + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id")
+        + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, api_key_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
+        + "(SELECT id FROM api_keys WHERE id::text = $14)) RETURNING id")
       .execute(Tuple.of(r.getString("request_id"), r.getString("caller"), r.getString("model"), r.getString("backend"),
           r.getInteger("prompt_tokens", 0), r.getInteger("completion_tokens", 0))
         .addValue(r.getDouble("ttft_ms")).addValue(r.getDouble("latency_ms"))
         .addValue(BigDecimal.valueOf(r.getDouble("cost_usd", 0.0))).addValue(r.getString("status"))
-        .addValue(r.getString("error")).addValue(r.getBoolean("cached", false)).addValue(r.getBoolean("streamed", false)))
+        .addValue(r.getString("error")).addValue(r.getBoolean("cached", false)).addValue(r.getBoolean("streamed", false))
+        .addValue(r.getString("api_key_id")))
       .recover(err -> Future.failedFuture(PgErrors.map(err)))
       .map(rows -> Reply.of(new JsonObject().put("id", rows.iterator().next().getUUID("id").toString()), 201));
   }
@@ -57,10 +64,10 @@ public final class LlmRequests {
     JsonObject in = call.input();
     List<String> where = new ArrayList<>();
     Tuple params = Tuple.tuple();
-    for (String col : List.of("caller", "model", "backend", "status", "request_id")) {
+    for (String col : List.of("caller", "model", "backend", "status", "request_id", "api_key_id")) {
       if (in.containsKey(col)) {
         params.addValue(in.getString(col));
-        where.add(col + " = $" + params.size());
+        where.add(("api_key_id".equals(col) ? "api_key_id::text" : col) + " = $" + params.size());
       }
     }
     if (in.containsKey("created_after")) {
@@ -73,7 +80,7 @@ public final class LlmRequests {
       listParams.addValue(params.getValue(i));
     }
     listParams.addValue(in.getInteger("limit", 50));
-    Future<JsonArray> items = pool.preparedQuery("SELECT id, request_id, caller, model, backend, prompt_tokens, completion_tokens, "
+    Future<JsonArray> items = pool.preparedQuery("SELECT id, request_id, caller, api_key_id, model, backend, prompt_tokens, completion_tokens, "
         + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, created_at FROM llm_requests" + clause
         + " ORDER BY created_at DESC, id DESC LIMIT $" + listParams.size())
       .execute(listParams).map(rows -> {
