@@ -86,6 +86,33 @@ final class OpenAiBackend {
       .put("prompt_eval_count", usage.getInteger("prompt_tokens", 0));
   }
 
+  private static final byte[] DATA = "data:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final byte[] DONE = "[DONE]".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+  private static boolean blank(byte b) {
+    return b == ' ' || b == '\t' || b == '\r' || b == '\n';
+  }
+
+  private static int skipBlanks(Buffer b, int from, int end) {
+    int i = from;
+    while (i < end && blank(b.getByte(i))) {
+      i++;
+    }
+    return i;
+  }
+
+  private static boolean startsWith(Buffer b, int at, int end, byte[] prefix) {
+    if (end - at < prefix.length) {
+      return false;
+    }
+    for (int i = 0; i < prefix.length; i++) {
+      if (b.getByte(at + i) != prefix[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** SSE of chat.completion.chunk objects → Ollama chunks; tool-call argument fragments are joined. */
   static ChunkDecoder decoder(String model, boolean generate) {
     return new ChunkDecoder() {
@@ -96,20 +123,28 @@ final class OpenAiBackend {
 
       @Override
       public List<JsonObject> decode(Buffer raw) throws LineError {
-        String line = raw.toString().strip();
-        if (!line.startsWith("data:") || done) {
+        // the event's JSON is parsed where it lies in the line's bytes, as Ollama's lines are
+        int end = raw.length();
+        while (end > 0 && blank(raw.getByte(end - 1))) {
+          end--;
+        }
+        int at = skipBlanks(raw, 0, end);
+        if (done || !startsWith(raw, at, end, DATA)) {
           return List.of();
         }
-        String data = line.substring(5).strip();
-        if (data.equals("[DONE]")) {
+        at = skipBlanks(raw, at + DATA.length, end);
+        if (end - at == DONE.length && startsWith(raw, at, end, DONE)) {
           done = true;
           return List.of(last());
         }
-        JsonObject chunk;
+        Object parsed;
         try {
-          chunk = new JsonObject(data);
-        } catch (DecodeException e) {
+          parsed = ChunkDecoder.Lines.value(raw.slice(at, end));
+        } catch (java.io.IOException | RuntimeException e) {
           throw new LineError("UPSTREAM_PROTOCOL", "not a JSON event: " + e.getMessage());
+        }
+        if (!(parsed instanceof JsonObject chunk)) {
+          throw new LineError("UPSTREAM_PROTOCOL", "not a JSON event: not an object");
         }
         if (chunk.getValue("error") != null) {
           Object e = chunk.getValue("error");

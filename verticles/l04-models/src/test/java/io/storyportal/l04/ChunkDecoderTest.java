@@ -54,4 +54,40 @@ class ChunkDecoderTest {
         .isInstanceOfSatisfying(ChunkDecoder.LineError.class, e -> assertThat(e.code).isEqualTo("UPSTREAM_PROTOCOL"));
     }
   }
+  @Test
+  void openAiEventsAreReadInPlaceWhateverTheBlanksAroundThem() throws Exception {
+    String text = ": keep-alive comment\n"
+      + "event: message\n"
+      + "  data:{\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"h\u00e9\\\"\"}}]}  \r\n"
+      + "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n"
+      + "data:   [DONE] \r\n";
+    ChunkDecoder d = OpenAiBackend.decoder("m", false);
+    assertThat(d.decode(line(text, 0))).as("a comment").isEmpty();
+    assertThat(d.decode(line(text, 1))).as("an event name").isEmpty();
+    List<JsonObject> first = d.decode(line(text, 2));
+    assertThat(first).hasSize(1);
+    assertThat(first.get(0).getJsonObject("message").getString("content")).isEqualTo("h\u00e9\"");
+    assertThat(d.decode(line(text, 3))).as("the finish waits for [DONE] (usage may follow)").isEmpty();
+    List<JsonObject> last = d.decode(line(text, 4));
+    assertThat(last).hasSize(1);
+    assertThat(last.get(0).getBoolean("done")).isTrue();
+    assertThat(last.get(0).getString("done_reason")).isEqualTo("stop");
+    assertThat(d.decode(line(text, 4))).as("nothing after [DONE]").isEmpty();
+
+    String bad = "data: {\"choices\": [\n"
+      + "data: [1, 2]\n"
+      + "data: {\"error\": {\"message\": \"model overloaded\"}}\n"
+      + "data: {} trailing\n";
+    assertThatThrownBy(() -> OpenAiBackend.decoder("m", false).decode(line(bad, 0)))
+      .isInstanceOfSatisfying(ChunkDecoder.LineError.class, e -> assertThat(e.code).isEqualTo("UPSTREAM_PROTOCOL"));
+    assertThatThrownBy(() -> OpenAiBackend.decoder("m", false).decode(line(bad, 1)))
+      .isInstanceOfSatisfying(ChunkDecoder.LineError.class, e -> assertThat(e.code).isEqualTo("UPSTREAM_PROTOCOL"));
+    assertThatThrownBy(() -> OpenAiBackend.decoder("m", false).decode(line(bad, 2)))
+      .isInstanceOfSatisfying(ChunkDecoder.LineError.class, e -> {
+        assertThat(e.code).isEqualTo("UPSTREAM_ERROR");
+        assertThat(e.getMessage()).isEqualTo("model overloaded");
+      });
+    assertThatThrownBy(() -> OpenAiBackend.decoder("m", false).decode(line(bad, 3)))
+      .isInstanceOfSatisfying(ChunkDecoder.LineError.class, e -> assertThat(e.code).isEqualTo("UPSTREAM_PROTOCOL"));
+  }
 }
