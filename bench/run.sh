@@ -6,12 +6,14 @@ cd "$(dirname "$0")/.."
 mvn -B -q install -DskipTests
 mvn -B -q -pl bench dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >/dev/null
 CP="bench/target/classes:$(cat bench/target/classpath.txt)"
+# the platform's JVM options (Platform.JVM_OPTIONS), for the benches that run layers in their own JVM
+PLATFORM_JVM="-XX:+UseZGC -XX:-DontCompileHugeMethods"
 OPENS="--add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.management/sun.management=ALL-UNNAMED --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED"
 what=${1:-}; shift || true
 case "$what" in
   startup) exec java -cp "$CP" io.storyportal.bench.StartupBench verticles/launcher/target/platform.jar "$@" ;;
-  bus)     exec java -XX:+UseZGC -XX:-DontCompileHugeMethods $OPENS -Xmx512m -cp "$CP" io.storyportal.bench.BusBench "$@" ;;
-  ingest)  exec java -XX:+UseZGC -XX:-DontCompileHugeMethods $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.IngestBench "$@" ;;
+  bus)     exec java $PLATFORM_JVM $OPENS -Xmx512m -cp "$CP" io.storyportal.bench.BusBench "$@" ;;
+  ingest)  exec java $PLATFORM_JVM $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.IngestBench "$@" ;;
   streams) # BENCH_OPTS is parsed as shell words, so a quoted value may hold spaces:
            # BENCH_OPTS='-Dbench.l04.jvmArgs="-XX:-UseZGC -XX:+UseG1GC -Xlog:gc:file=/tmp/gc.log"'
            eval "opts=(${BENCH_OPTS:-})"
