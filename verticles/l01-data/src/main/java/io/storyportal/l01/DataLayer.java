@@ -142,6 +142,8 @@ public final class DataLayer extends LayerVerticle {
     LlmRequests llm = new LlmRequests(pg);
     ops.add(Operation.post("/llm-requests", "l01.llm_requests.record").schema(LlmRequests.RECORD_SCHEMA)
       .summary("Record one model call (written by L04)"), llm::record);
+    ops.add(Operation.post("/llm-requests/batch", "l01.llm_requests.record_batch").schema(LlmRequests.batchSchema(LlmRequests.MAX_BATCH))
+      .summary("Record many model calls in one transaction (written by L04), at most " + LlmRequests.MAX_BATCH), llm::recordBatch);
     ops.add(Operation.get("/llm-requests", "l01.llm_requests.list").schema(LlmRequests.QUERY_SCHEMA)
       .summary("Recent model calls and their totals (tokens, cost)"), llm::query);
   }

@@ -199,4 +199,38 @@ class ObservabilityTest {
     assertThat(byKey.getJsonArray("items")).hasSize(1);
     assertThat(byKey.getJsonObject("totals").getLong("calls")).isEqualTo(1);
   }
+
+  @Test
+  void aBatchOfModelCallsIsRecordedWholeOrNotAtAllAndOutlivesItsKey() {
+    String caller = "batch-" + UUID.randomUUID();
+    String userId = F.sql.preparedQuery("INSERT INTO users (username, password_hash) VALUES ($1, 'x') RETURNING id")
+      .execute(io.vertx.sqlclient.Tuple.of("u" + UUID.randomUUID().toString().substring(0, 8))).await().iterator().next().getUUID("id").toString();
+    String keyId = F.sql.preparedQuery("INSERT INTO api_keys (user_id, name, prefix, key_hash) VALUES ($1::uuid, 'k', 'sp_', $2) RETURNING id")
+      .execute(io.vertx.sqlclient.Tuple.of(userId, UUID.randomUUID().toString())).await().iterator().next().getUUID("id").toString();
+    JsonObject call = new JsonObject().put("caller", caller).put("model", "llama3.2").put("status", "success")
+      .put("prompt_tokens", 3).put("completion_tokens", 4);
+    JsonArray rows = new JsonArray();
+    for (int i = 0; i < 3; i++) {
+      rows.add(call.copy().put("request_id", "r" + i).put("api_key_id", i == 0 ? keyId : null));
+    }
+    // one bad row refuses the whole batch before anything is written
+    JsonArray bad = rows.copy().add(call.copy().put("status", "maybe"));
+    assertError(F.post("/llm-requests/batch", new JsonObject().put("rows", bad)), 400, "VALIDATION_FAILED");
+    assertThat(F.get("/llm-requests?caller=" + caller).bodyAsJsonObject().getJsonArray("items")).isEmpty();
+
+    HttpResponse<Buffer> ok = F.post("/llm-requests/batch", new JsonObject().put("rows", rows));
+    assertThat(ok.statusCode()).isEqualTo(201);
+    assertThat(ok.bodyAsJsonObject().getJsonArray("ids")).hasSize(3);
+    JsonObject all = F.get("/llm-requests?caller=" + caller).bodyAsJsonObject();
+    assertThat(all.getJsonArray("items")).hasSize(3);
+    assertThat(all.getJsonObject("totals").getLong("completion_tokens")).isEqualTo(12);
+    assertThat(F.get("/llm-requests?api_key_id=" + keyId).bodyAsJsonObject().getJsonArray("items")).hasSize(1);
+    assertThat(F.get("/llm-requests?api_key_id=not-a-uuid").bodyAsJsonObject().getJsonArray("items")).isEmpty();
+
+    // deleting the key's user (its keys cascade) keeps the calls and forgets the key
+    F.sql.preparedQuery("DELETE FROM users WHERE id = $1::uuid").execute(io.vertx.sqlclient.Tuple.of(userId)).await();
+    JsonArray after = F.get("/llm-requests?caller=" + caller).bodyAsJsonObject().getJsonArray("items");
+    assertThat(after).hasSize(3);
+    assertThat(after.stream().map(o -> ((JsonObject) o).getValue("api_key_id")).filter(java.util.Objects::nonNull).toList()).isEmpty();
+  }
 }

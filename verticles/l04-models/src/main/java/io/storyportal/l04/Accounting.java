@@ -5,31 +5,55 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.storyportal.kernel.metrics.PlatformMetrics;
 import io.storyportal.kernel.op.BusClient;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.util.ArrayDeque;
 
 /**
  * Records every model call in {@code llm_requests} through L01 ({@code l01.llm_requests.record}),
  * with tokens, time to first token, latency, status and a cost from the per-model price table
  * ({@code models.prices}: USD per 1,000 input and output tokens). Recording never delays or fails
  * the call it describes.
+ *
+ * <p>Rows go to L01 as a group commit: at most one record request is on its way per L04 instance;
+ * the calls that finish meanwhile wait in a queue and go together in the next one
+ * ({@code l01.llm_requests.record_batch}, at most {@link #MAX_BATCH} rows, one transaction). A call
+ * at a quiet time is sent at once; under load L01 does one round trip for many calls instead of
+ * one each. The queue is bounded ({@code models.accounting.maxPending}): when L01 cannot keep up
+ * the oldest rows are dropped and counted ({@code llm_requests_unrecorded_total}), as are rows L01
+ * refused or could not be reached for. {@link #flush} sends what is queued when L04 stops.
  */
 public final class Accounting {
 
   private static final Logger LOG = LoggerFactory.getLogger(Accounting.class);
   private static final Caller SELF = new Caller("l04-models", java.util.Set.of(io.storyportal.kernel.http.Authentication.SERVICE_ROLE));
 
+  /** The most rows one record request carries (L01's limit for {@code record_batch}). */
+  static final int MAX_BATCH = 500;
+
   private final BusClient bus;
   private final JsonObject prices;
-  private volatile boolean warned;
+  private final int maxPending;
+  private final ArrayDeque<JsonObject> pending = new ArrayDeque<>();
+  private boolean inFlight;
+  private Promise<Void> drained;
+  private boolean warned;
 
   public Accounting(BusClient bus, JsonObject prices) {
+    this(bus, prices, 10_000);
+  }
+
+  public Accounting(BusClient bus, JsonObject prices, int maxPending) {
     this.bus = bus;
     this.prices = prices == null ? new JsonObject() : prices;
+    this.maxPending = Math.max(1, maxPending);
   }
 
   /** One finished call. */
@@ -95,13 +119,63 @@ public final class Accounting {
       .put("error", c.error())
       .put("cached", c.cached())
       .put("streamed", c.streamed());
-    bus.request("l01.llm_requests.record", row, SELF).onComplete(ar -> {
-      if (ar.failed() && !warned) {
-        warned = true;
-        LOG.warn("model calls are not being recorded in llm_requests: {}", ar.cause().getMessage());
-      } else if (ar.succeeded()) {
+    if (pending.size() >= maxPending) {
+      pending.poll();
+      unrecorded(1, "L01 is not keeping up: the queue of " + maxPending + " calls to record is full");
+    }
+    pending.add(row);
+    if (!inFlight) {
+      sendNext();
+    }
+  }
+
+  /** Sends the next batch of queued rows; each answer sends the next, until the queue is empty. */
+  private void sendNext() {
+    if (pending.isEmpty()) {
+      inFlight = false;
+      if (drained != null) {
+        Promise<Void> p = drained;
+        drained = null;
+        p.complete();
+      }
+      return;
+    }
+    inFlight = true;
+    JsonArray batch = new JsonArray();
+    while (!pending.isEmpty() && batch.size() < MAX_BATCH) {
+      batch.add(pending.poll());
+    }
+    bus.request("l01.llm_requests.record_batch", new JsonObject().put("rows", batch), SELF).onComplete(ar -> {
+      if (ar.failed()) {
+        unrecorded(batch.size(), ar.cause().getMessage());
+      } else {
         warned = false;
       }
+      sendNext();
     });
+  }
+
+  private void unrecorded(int rows, String why) {
+    PlatformMetrics.registry().counter("llm_requests_unrecorded_total").increment(rows);
+    if (!warned) {
+      warned = true;
+      LOG.warn("model calls are not being recorded in llm_requests: {}", why);
+    }
+  }
+
+  /** Completes once every call recorded so far has been sent and answered (or given up on). */
+  public Future<Void> flush() {
+    if (!inFlight) {
+      return Future.succeededFuture();
+    }
+    if (drained == null) {
+      drained = Promise.promise();
+    }
+    return drained.future();
+  }
+
+  /** Calls waiting to be sent to L01 (not counting a batch on its way). */
+  int pending() {
+    return pending.size();
   }
 }

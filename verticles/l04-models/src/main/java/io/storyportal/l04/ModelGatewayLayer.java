@@ -14,6 +14,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * L04: every model call of the platform. Routes each call to a backend that has the model
@@ -40,10 +41,13 @@ public final class ModelGatewayLayer extends LayerVerticle {
      "properties":{"model":{"type":"string","minLength":1,"maxLength":200},
        "input":{"type":["string","array"],"items":{"type":"string"}},"truncate":{"type":"boolean"},"options":{"type":"object"}}}""";
 
+  private static final long STOP_FLUSH_MS = 2_000;
+
   private Backends backends;
   private HttpClientAgent upstream;
   private UpstreamConnections connections;
   private StreamWatch watch;
+  private Accounting accounting;
 
   public ModelGatewayLayer() {
     super(LayerId.L04);
@@ -61,8 +65,10 @@ public final class ModelGatewayLayer extends LayerVerticle {
     backends = new Backends(vertx, upstream, Backend.fromConfig(models), models.getJsonObject("breaker", new JsonObject()));
     ChatRouter router = new ChatRouter(vertx, new UpstreamStream.Upstream(upstream, connections, watch), backends, timeouts, models.getInteger("maxAttempts", 3),
       models.getLong("retryBackoffMs", 100L));
+    accounting = new Accounting(bus, models.getJsonObject("prices"),
+      models.getJsonObject("accounting", new JsonObject()).getInteger("maxPending", 10_000));
     ModelCalls calls = new ModelCalls(router, new Budgets(redis, models.getJsonArray("budgets")),
-      new ResponseCache(redis, models.getJsonObject("cache", new JsonObject())), new Accounting(bus, models.getJsonObject("prices")));
+      new ResponseCache(redis, models.getJsonObject("cache", new JsonObject())), accounting);
     long refresh = models.getLong("refreshMs", 30_000L);
     backends.refresh(timeouts.connectMs());
     vertx.setPeriodic(refresh, refresh, id -> backends.refresh(timeouts.connectMs()));
@@ -100,7 +106,8 @@ public final class ModelGatewayLayer extends LayerVerticle {
 
   @Override
   public Future<?> stop() {
-    return super.stop().eventually(() -> {
+    // the calls that finished last still go to llm_requests (for a few seconds at most: L01 may be gone)
+    return super.stop().eventually(() -> accounting.flush().timeout(STOP_FLUSH_MS, TimeUnit.MILLISECONDS)).eventually(() -> {
       connections.close();
       watch.close();
       return Future.succeededFuture();

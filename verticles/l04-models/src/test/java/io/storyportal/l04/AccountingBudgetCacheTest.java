@@ -44,9 +44,9 @@ class AccountingBudgetCacheTest {
   /** Calls recorded for llm_requests, as L01 would receive them. */
   static List<JsonObject> records(GatewayFixture g) {
     List<JsonObject> rows = new CopyOnWriteArrayList<>();
-    MessageConsumer<JsonObject> c = g.vertx.eventBus().consumer("l01.llm_requests.record", m -> {
-      rows.add(m.body());
-      m.reply(new JsonObject().put("id", UUID.randomUUID().toString()));
+    MessageConsumer<JsonObject> c = g.vertx.eventBus().consumer("l01.llm_requests.record_batch", m -> {
+      m.body().getJsonArray("rows").forEach(r -> rows.add((JsonObject) r));
+      m.reply(new JsonObject().put("ids", new JsonArray()));
     });
     c.completion().await();
     return rows;

@@ -38,13 +38,16 @@ public final class Platform {
   private final Map<LayerId, LayerVerticle> layers;
   private final EmbeddedServers.Postgres postgres;
   private final EmbeddedServers.Redis redis;
+  /** Each layer's deployment, in layer order (L01 first). */
+  private final Map<LayerId, String> deployments;
 
   private Platform(Vertx vertx, String nodeId, JsonObject config, Map<LayerId, LayerVerticle> layers,
-                   EmbeddedServers.Postgres postgres, EmbeddedServers.Redis redis) {
+                   Map<LayerId, String> deployments, EmbeddedServers.Postgres postgres, EmbeddedServers.Redis redis) {
     this.vertx = vertx;
     this.nodeId = nodeId;
     this.config = config;
     this.layers = layers;
+    this.deployments = deployments;
     this.postgres = postgres;
     this.redis = redis;
   }
@@ -145,12 +148,16 @@ public final class Platform {
     try {
       Future.all(deployments).toCompletionStage().toCompletableFuture().get();
     } catch (Exception e) {
-      new Platform(vertx, nodeId, layerConfig, Map.of(), pgServer, redisServer).stop();
+      new Platform(vertx, nodeId, layerConfig, Map.of(), Map.of(), pgServer, redisServer).stop();
       throw new IllegalStateException("a layer failed to start: " + rootMessage(e), e);
     }
     Map<LayerId, LayerVerticle> running = new EnumMap<>(LayerId.class);
     running.putAll(deployed);
-    Platform platform = new Platform(vertx, nodeId, layerConfig, running, pgServer, redisServer);
+    Map<LayerId, String> ids = new EnumMap<>(LayerId.class);
+    for (int i = 0; i < wanted.size(); i++) {
+      ids.put(wanted.get(i), deployments.get(i).result());
+    }
+    Platform platform = new Platform(vertx, nodeId, layerConfig, running, ids, pgServer, redisServer);
     LOG.info("node {} started {} layers in {} ms", nodeId, deployed.size(), (System.nanoTime() - t0) / 1_000_000);
     return platform;
   }
@@ -260,18 +267,36 @@ public final class Platform {
     return (embedded ? "embedded " + what + " " : "") + safe;
   }
 
-  /** Stops layers (draining), leaves the cluster, then stops embedded servers. */
+  /**
+   * Stops layers (draining), L01 last: the other layers first, together, so that what they still
+   * write on their way out (L04's last calls for {@code llm_requests}) finds L01 running; then
+   * L01; then leaves the cluster and stops embedded servers.
+   */
   public void stop() {
-    try {
-      vertx.close().toCompletionStage().toCompletableFuture().get();
-    } catch (Exception e) {
-      LOG.warn("vert.x did not close cleanly: {}", rootMessage(e));
+    List<Future<?>> others = new ArrayList<>();
+    deployments.forEach((id, deployment) -> {
+      if (id != LayerId.L01) {
+        others.add(vertx.undeploy(deployment));
+      }
+    });
+    awaitStopped(Future.join(others), "layers");
+    if (deployments.containsKey(LayerId.L01)) {
+      awaitStopped(vertx.undeploy(deployments.get(LayerId.L01)), "L01");
     }
+    awaitStopped(vertx.close(), "vert.x");
     if (postgres != null) {
       postgres.close();
     }
     if (redis != null) {
       redis.close();
+    }
+  }
+
+  private static void awaitStopped(Future<?> stopped, String what) {
+    try {
+      stopped.toCompletionStage().toCompletableFuture().get();
+    } catch (Exception e) {
+      LOG.warn("{} did not stop cleanly: {}", what, rootMessage(e));
     }
   }
 

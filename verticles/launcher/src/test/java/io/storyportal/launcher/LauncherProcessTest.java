@@ -63,30 +63,7 @@ class LauncherProcessTest {
   void sigtermLetsAnAnswerInFlightFinishBeforeExiting() throws Exception {
     io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
     try {
-      // a slow Ollama: ten tokens, one every 200 ms
-      io.vertx.core.http.HttpServer ollama = vertx.createHttpServer().requestHandler(req -> {
-        if (req.path().equals("/api/tags")) {
-          req.response().end("{\"models\":[{\"name\":\"llama3.2:latest\"}]}");
-          return;
-        }
-        if (req.path().equals("/api/ps")) {
-          req.response().end("{\"models\":[]}");
-          return;
-        }
-        req.body().onSuccess(b -> {
-          io.vertx.core.http.HttpServerResponse resp = req.response().setChunked(true);
-          int[] sent = {0};
-          vertx.setPeriodic(200, id -> {
-            if (sent[0]++ < 10) {
-              resp.write("{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"x\"},\"done\":false}\n");
-            } else {
-              vertx.cancelTimer(id);
-              resp.end("{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
-                + "\"done_reason\":\"stop\",\"prompt_eval_count\":1,\"eval_count\":10}\n");
-            }
-          });
-        });
-      }).listen(0, "127.0.0.1").await();
+      io.vertx.core.http.HttpServer ollama = SlowOllama.start(vertx);
       String data = Path.of("verticles", "launcher", "target", "it-drain-" + UUID.randomUUID()).toString();
       try (NodeProcess node = NodeProcess.start("drain-1", "io.storyportal.launcher.Main", List.of("--layers", "l04",
           "--set", "http.ports.l04=0", "--set", "models.ollamaUrl=http://127.0.0.1:" + ollama.actualPort(),

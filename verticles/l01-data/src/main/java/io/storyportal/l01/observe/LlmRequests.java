@@ -33,11 +33,26 @@ public final class LlmRequests {
       "backend":{"type":"string"},"status":{"type":"string"},"request_id":{"type":"string"},
       "created_after":{"type":"string","maxLength":40},"limit":{"type":"integer","minimum":1,"maximum":500}}}""");
 
+  /** The most calls one {@code record_batch} may carry. */
+  public static final int MAX_BATCH = 500;
+
   private final Pool pool;
 
   public LlmRequests(Pool pool) {
     this.pool = pool;
   }
+
+  /** A batch of calls ({@code l01.llm_requests.record_batch}): the rows as {@link #RECORD_SCHEMA} items. */
+  public static JsonObject batchSchema(int maxRows) {
+    return new JsonObject().put("type", "object").put("additionalProperties", false)
+      .put("required", new JsonArray().add("rows"))
+      .put("properties", new JsonObject().put("rows", new JsonObject().put("type", "array").put("minItems", 1)
+        .put("maxItems", maxRows).put("items", RECORD_SCHEMA)));
+  }
+
+  private static final String INSERT = "INSERT INTO llm_requests (request_id, caller, model, backend, prompt_tokens, completion_tokens, "
+    + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, api_key_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
+    + "(SELECT id FROM api_keys WHERE id::text = $14)) RETURNING id";
 
   /**
    * Records one call. The API key it was made with is kept when it names a key L01 has; an id that
@@ -45,18 +60,48 @@ public final class LlmRequests {
    * key rather than losing the row to the foreign key.
    */
   public Future<Reply> record(OperationCall call) {
-    JsonObject r = call.input();
-    return pool.preparedQuery("INSERT INTO llm_requests (request_id, caller, model, backend, prompt_tokens, completion_tokens, "
-        + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, api_key_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
-        + "(SELECT id FROM api_keys WHERE id::text = $14)) RETURNING id")
-      .execute(Tuple.of(r.getString("request_id"), r.getString("caller"), r.getString("model"), r.getString("backend"),
-          r.getInteger("prompt_tokens", 0), r.getInteger("completion_tokens", 0))
-        .addValue(r.getDouble("ttft_ms")).addValue(r.getDouble("latency_ms"))
-        .addValue(BigDecimal.valueOf(r.getDouble("cost_usd", 0.0))).addValue(r.getString("status"))
-        .addValue(r.getString("error")).addValue(r.getBoolean("cached", false)).addValue(r.getBoolean("streamed", false))
-        .addValue(r.getString("api_key_id")))
+    return pool.preparedQuery(INSERT).execute(row(call.input()))
       .recover(err -> Future.failedFuture(PgErrors.map(err)))
       .map(rows -> Reply.of(new JsonObject().put("id", rows.iterator().next().getUUID("id").toString()), 201));
+  }
+
+  /**
+   * Records many calls in one transaction (L04 sends the calls that finished while its previous
+   * record was on its way): one round trip of pipelined inserts, all rows or none.
+   */
+  public Future<Reply> recordBatch(OperationCall call) {
+    JsonArray in = call.input().getJsonArray("rows");
+    List<Tuple> rows = new ArrayList<>(in.size());
+    for (int i = 0; i < in.size(); i++) {
+      rows.add(row(in.getJsonObject(i)));
+    }
+    return pool.withTransaction(conn -> conn.preparedQuery(INSERT).executeBatch(rows))
+      .recover(err -> Future.failedFuture(PgErrors.map(err)))
+      .map(result -> {
+        JsonArray ids = new JsonArray();
+        for (var r = result; r != null; r = r.next()) {
+          ids.add(r.iterator().next().getUUID("id").toString());
+        }
+        return Reply.of(new JsonObject().put("ids", ids), 201);
+      });
+  }
+
+  private static Tuple row(JsonObject r) {
+    return Tuple.of(r.getString("request_id"), r.getString("caller"), r.getString("model"), r.getString("backend"),
+        r.getInteger("prompt_tokens", 0), r.getInteger("completion_tokens", 0))
+      .addValue(r.getDouble("ttft_ms")).addValue(r.getDouble("latency_ms"))
+      .addValue(BigDecimal.valueOf(r.getDouble("cost_usd", 0.0))).addValue(r.getString("status"))
+      .addValue(r.getString("error")).addValue(r.getBoolean("cached", false)).addValue(r.getBoolean("streamed", false))
+      .addValue(r.getString("api_key_id"));
+  }
+
+  /** An API key id as the uuid column compares it; one that is no uuid is null, which matches no row. */
+  private static java.util.UUID uuidOrNull(String id) {
+    try {
+      return java.util.UUID.fromString(id);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   /** Recent calls (newest first) and the totals over the same filters. */
@@ -66,8 +111,8 @@ public final class LlmRequests {
     Tuple params = Tuple.tuple();
     for (String col : List.of("caller", "model", "backend", "status", "request_id", "api_key_id")) {
       if (in.containsKey(col)) {
-        params.addValue(in.getString(col));
-        where.add(("api_key_id".equals(col) ? "api_key_id::text" : col) + " = $" + params.size());
+        params.addValue("api_key_id".equals(col) ? uuidOrNull(in.getString(col)) : in.getString(col));
+        where.add(col + " = $" + params.size());
       }
     }
     if (in.containsKey("created_after")) {

@@ -1,0 +1,142 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.metrics.PlatformMetrics;
+import io.storyportal.kernel.op.BusClient;
+import io.storyportal.kernel.stream.StreamSettings;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Accounting's group commit, against a consumer on L01's address that answers when the test says:
+ * one record request on its way at a time, the calls that finish meanwhile go together in the
+ * next, the queue is bounded (oldest dropped and counted), a refused batch is counted, and
+ * {@code flush} waits for the queue to drain.
+ */
+class AccountingTest {
+
+  Vertx vertx;
+  Context context;
+  Accounting accounting;
+  /** Each batch L01 received, with its message (answered by the test). */
+  final List<Message<JsonObject>> batches = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void start() {
+    vertx = Vertx.vertx();
+    context = vertx.getOrCreateContext();
+    vertx.eventBus().<JsonObject>consumer("l01.llm_requests.record_batch", batches::add).completion().await();
+  }
+
+  @AfterEach
+  void stop() {
+    vertx.close().await();
+  }
+
+  void create(int maxPending) {
+    accounting = new Accounting(new BusClient(vertx, 5000, StreamSettings.DEFAULTS), new JsonObject(), maxPending);
+  }
+
+  /** Runs on the accounting's event loop, as L04's calls do. */
+  <T> T on(Supplier<T> action) {
+    Promise<T> p = Promise.promise();
+    context.runOnContext(v -> p.complete(action.get()));
+    return p.future().await();
+  }
+
+  void recordCalls(String... ids) {
+    on(() -> {
+      for (String id : ids) {
+        accounting.record(new Accounting.Call(id, "ada", null, "llama3.2", "b1", 1, 2, 3.0, 4.0, "success", null, false, true));
+      }
+      return null;
+    });
+  }
+
+  static List<String> ids(Message<JsonObject> batch) {
+    return batch.body().getJsonArray("rows").stream().map(r -> ((JsonObject) r).getString("request_id")).toList();
+  }
+
+  void awaitBatches(int n) {
+    UpstreamConnectionsTest.await(() -> batches.size() >= n, n + " batches");
+  }
+
+  static double unrecorded() {
+    return PlatformMetrics.registry().counter("llm_requests_unrecorded_total").count();
+  }
+
+  @Test
+  void callsThatFinishWhileARecordIsOnItsWayGoTogetherInTheNext() {
+    create(100);
+    recordCalls("c1");
+    awaitBatches(1);
+    assertThat(ids(batches.get(0))).containsExactly("c1");
+    recordCalls("c2", "c3", "c4");
+    assertThat(on(accounting::pending)).isEqualTo(3);
+    Future<Void> flushed = on(accounting::flush);
+    assertThat(flushed.isComplete()).isFalse();
+
+    batches.get(0).reply(new JsonObject().put("ids", new JsonArray()));
+    awaitBatches(2);
+    assertThat(ids(batches.get(1))).containsExactly("c2", "c3", "c4");
+    assertThat(flushed.isComplete()).as("flush waits for the last batch's answer").isFalse();
+    batches.get(1).reply(new JsonObject().put("ids", new JsonArray()));
+    flushed.await();
+    assertThat(on(accounting::pending)).isZero();
+    assertThat(batches).hasSize(2);
+    // quiet again: the next call goes at once, alone
+    recordCalls("c5");
+    awaitBatches(3);
+    assertThat(ids(batches.get(2))).containsExactly("c5");
+  }
+
+  @Test
+  void aFullQueueDropsTheOldestCallsAndARefusedBatchIsCounted() {
+    create(3);
+    double before = unrecorded();
+    recordCalls("c1");
+    awaitBatches(1);
+    recordCalls("c2", "c3", "c4", "c5", "c6");
+    assertThat(on(accounting::pending)).isEqualTo(3);
+    assertThat(unrecorded() - before).isEqualTo(2);
+
+    batches.get(0).fail(400, "refused");
+    awaitBatches(2);
+    assertThat(unrecorded() - before).isEqualTo(3);
+    assertThat(ids(batches.get(1))).containsExactly("c4", "c5", "c6");
+    batches.get(1).reply(new JsonObject());
+    on(accounting::flush).await();
+    assertThat(unrecorded() - before).isEqualTo(3);
+  }
+
+  @Test
+  void aBatchCarriesAtMostL01sLimit() {
+    create(10_000);
+    recordCalls("first");
+    awaitBatches(1);
+    String[] many = new String[Accounting.MAX_BATCH + 1];
+    for (int i = 0; i < many.length; i++) {
+      many[i] = "c" + i;
+    }
+    recordCalls(many);
+    batches.get(0).reply(new JsonObject());
+    awaitBatches(2);
+    assertThat(ids(batches.get(1))).hasSize(Accounting.MAX_BATCH).startsWith("c0");
+    batches.get(1).reply(new JsonObject());
+    awaitBatches(3);
+    assertThat(ids(batches.get(2))).containsExactly("c" + Accounting.MAX_BATCH);
+  }
+}
