@@ -17,7 +17,13 @@ case "$what" in
   streams) # BENCH_OPTS is parsed as shell words, so a quoted value may hold spaces:
            # BENCH_OPTS='-Dbench.l04.jvmArgs="-XX:-UseZGC -XX:+UseG1GC -Xlog:gc:file=/tmp/gc.log"'
            eval "opts=(${BENCH_OPTS:-})"
-           exec java $OPENS -Xmx1g "${opts[@]}" -cp "$CP" io.storyportal.bench.StreamBench "$@" ;;
+           # BENCH_PIN=0:1 runs the load generator and stand-in on CPU 0 and each path's proxy on CPU 1
+           pin=()
+           if [ -n "${BENCH_PIN:-}" ]; then
+             pin=(taskset -c "${BENCH_PIN%%:*}")
+             opts+=("-Dbench.pin.proxy=${BENCH_PIN##*:}")
+           fi
+           exec "${pin[@]}" java $OPENS -Xmx1g "${opts[@]}" -cp "$CP" io.storyportal.bench.StreamBench "$@" ;;
   gateway) exec java -Xmx512m -cp "$CP" io.storyportal.bench.GatewayBench "$@" ;;
   *) echo "usage: bench/run.sh startup [runs] | bus [seconds] [in-flight] | ingest [seconds] [rate] [steady-seconds] | streams [streams] [tokens] [interval-ms] [ramp-ms] | gateway [seconds] [connections]" >&2; exit 2 ;;
 esac

@@ -58,7 +58,7 @@ public final class GatewayBench {
         "{\"username\":\"dev\",\"password\":\"bench developer password\",\"roles\":[\"developer\"]}");
       String dev = token("dev", "bench developer password");
       String auth = "Authorization: Bearer " + dev;
-      try (Nginx proxy = Nginx.start(18407, 8001, 1)) {
+      try (Nginx proxy = Nginx.start(List.of(), 18407, 8001, 1)) {
         wrk("http://127.0.0.1:8009/api/v1/l01/info", auth, 5, connections);
         wrk("http://127.0.0.1:18407/info", auth, 5, connections);
         gateway = wrk("http://127.0.0.1:8009/api/v1/l01/info", auth, seconds, connections);

@@ -24,8 +24,11 @@ final class Nginx implements AutoCloseable {
     return Files.isExecutable(Path.of("/usr/sbin/nginx"));
   }
 
-  /** Listens on {@code port}, proxying everything to 127.0.0.1:{@code upstreamPort}. */
-  static Nginx start(int port, int upstreamPort, int workers) throws IOException, InterruptedException {
+  /**
+   * Listens on {@code port}, proxying everything to 127.0.0.1:{@code upstreamPort}; {@code prefix}
+   * goes before the command (e.g. {@code taskset -c 1}).
+   */
+  static Nginx start(List<String> prefix, int port, int upstreamPort, int workers) throws IOException, InterruptedException {
     Path dir = Path.of("bench", "target", "nginx-" + port).toAbsolutePath();
     Files.createDirectories(dir.resolve("tmp"));
     Files.writeString(dir.resolve("nginx.conf"), """
@@ -51,8 +54,9 @@ final class Nginx implements AutoCloseable {
         }
       }
       """.formatted(workers, dir, dir, dir, dir, upstreamPort, port));
-    Process p = new ProcessBuilder(List.of("/usr/sbin/nginx", "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(),
-      "-g", "daemon off;")).redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
+    List<String> cmd = new java.util.ArrayList<>(prefix);
+    cmd.addAll(List.of("/usr/sbin/nginx", "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(), "-g", "daemon off;"));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
     long deadline = System.currentTimeMillis() + 10_000;
     while (System.currentTimeMillis() < deadline) {
       try (Socket s = new Socket("127.0.0.1", port)) {

@@ -61,6 +61,19 @@ public final class StreamBench {
   /** Measured rounds; each runs every path once (see {@link #main}). */
   static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
 
+  /** CPUs the paths' proxies run on ({@code BENCH_PIN=0:1} in bench/run.sh), or null: the scheduler decides. */
+  static final String PIN_PROXY = System.getProperty("bench.pin.proxy");
+
+  /** A proxy's command line, under {@code taskset} when the bench pins proxies to their own CPU. */
+  static List<String> pinned(String... cmd) {
+    List<String> out = new ArrayList<>();
+    if (PIN_PROXY != null) {
+      out.addAll(List.of("taskset", "-c", PIN_PROXY));
+    }
+    out.addAll(List.of(cmd));
+    return out;
+  }
+
   public static void main(String[] args) throws Exception {
     int streams = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     int tokens = args.length > 1 ? Integer.parseInt(args[1]) : 40;
@@ -92,7 +105,7 @@ public final class StreamBench {
     int l04Port = 18404;
     Path log = Path.of("bench", "target", "stream-bench-l04.log");
     Files.createDirectories(log.getParent());
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
+    List<String> cmd = new ArrayList<>(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
     cmd.addAll(Platform.JVM_OPTIONS);
     // -Dbench.l04.jvmArgs="-XX:+PrintCompilation …": extra JVM options for L04, space-separated
     cmd.addAll(List.of(System.getProperty("bench.l04.jvmArgs", "-Dbench=1").trim().split("\\s+")));
@@ -118,7 +131,7 @@ public final class StreamBench {
         ways.add(new Way("via L04", "L04", l04Port, "/chat/completions", false, l04.toHandle(), "l04"));
       }
       if (PATHS.contains("vertx")) {
-        bareProxy = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:+UseZGC",
+        bareProxy = new ProcessBuilder(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:+UseZGC",
           "-Dproxy.connections=" + System.getProperty("bench.vertx.connections", "own"),
           "-cp", System.getProperty("java.class.path"), VertxProxy.class.getName(), "18406", Integer.toString(standIn.actualPort())))
           .redirectErrorStream(true).redirectOutput(Path.of("bench", "target", "stream-bench-vertx-proxy.log").toFile()).start();
@@ -127,7 +140,8 @@ public final class StreamBench {
       }
       if (PATHS.contains("nginx")) {
         if (Nginx.installed()) {
-          nginx = Nginx.start(18405, standIn.actualPort(), Integer.getInteger("bench.l04.instances", 1));
+          nginx = Nginx.start(PIN_PROXY == null ? List.of() : List.of("taskset", "-c", PIN_PROXY), 18405, standIn.actualPort(),
+            Integer.getInteger("bench.l04.instances", 1));
           ways.add(new Way("via nginx", "nginx", 18405, "/api/chat", true, nginx.handle(), null));
         } else {
           System.out.println("via nginx: not run (no /usr/sbin/nginx; apt-get install nginx-light)");
@@ -136,8 +150,9 @@ public final class StreamBench {
       for (Way w : ways) {
         warmUp(vertx, client, w.name(), w.port(), w.path(), streams, tokens, w.ollama());
       }
-      System.out.printf("%d streams x %d tokens, one every %d ms, started over %d ms; %d rounds%n", streams, tokens, intervalMs, RAMP_MS,
-        ROUNDS);
+      System.out.printf("%d streams x %d tokens, one every %d ms, started over %d ms; %d rounds; %s%n", streams, tokens, intervalMs, RAMP_MS,
+        ROUNDS, PIN_PROXY == null ? "CPUs shared by all processes"
+          : "proxies pinned to CPU " + PIN_PROXY + ", load generator and stand-in to the others (" + Runtime.getRuntime().availableProcessors() + " CPU)");
       // each round measures every path once, the direct one included, in an order that turns by one
       // every round: what a path adds is taken against the direct path of its own round
       List<java.util.Map<String, Result>> rounds = new ArrayList<>();
