@@ -22,21 +22,35 @@ final class ModelCalls {
   private final Budgets budgets;
   private final ResponseCache cache;
   private final Accounting accounting;
+  private final ModelAliases aliases;
 
-  ModelCalls(ChatRouter router, Budgets budgets, ResponseCache cache, Accounting accounting) {
+  ModelCalls(ChatRouter router, Budgets budgets, ResponseCache cache, Accounting accounting, ModelAliases aliases) {
     this.router = router;
     this.budgets = budgets;
     this.cache = cache;
     this.accounting = accounting;
+    this.aliases = aliases;
+  }
+
+  /** The call's input as the backend gets it: a copy naming the model an alias stands for, without "stream". */
+  private JsonObject upstreamRequest(OperationCall call) {
+    JsonObject request = call.input().copy();
+    request.remove("stream");
+    request.put("model", aliases.resolve(request.getString("model")));
+    return request;
+  }
+
+  /** A routed call whose "no backend serves it" names the alias the caller asked for, if it was one. */
+  private <T> Future<T> explained(Future<T> routed, OperationCall call, JsonObject request) {
+    return aliases.explain(routed, call.input().getString("model"), request.getString("model"));
   }
 
   /** Streams an Ollama call ({@code /api/chat} or {@code /api/generate}); the first frame names the backend. */
   void stream(String path, OperationCall call, FrameSink out) {
-    JsonObject request = call.input().copy();
-    request.remove("stream");
+    JsonObject request = upstreamRequest(call);
     long t0 = System.nanoTime();
     String key = call.header(API_KEY_ID);
-    budgets.check(call.principal(), key).compose(standing -> router.open(path, request).map(s -> new Opened(s, standing)))
+    budgets.check(call.principal(), key).compose(standing -> explained(router.open(path, request), call, request).map(s -> new Opened(s, standing)))
       .onComplete(ar -> {
         if (ar.failed()) {
           out.fail(ar.cause());
@@ -80,8 +94,7 @@ final class ModelCalls {
 
   /** A whole answer: from the cache when reproducible and known, else from a backend. */
   Future<Reply> whole(String path, OperationCall call) {
-    JsonObject request = call.input().copy();
-    request.remove("stream");
+    JsonObject request = upstreamRequest(call);
     long t0 = System.nanoTime();
     String key = call.header(API_KEY_ID);
     String cacheKey = cache.key(path, request);
@@ -92,7 +105,7 @@ final class ModelCalls {
         return Future.succeededFuture(limits(Reply.of(body, 200), standing)
           .header("x-model-backend", hit.getString("backend")).header("x-cache", "hit"));
       }
-      return router.open(path, request).compose(s -> {
+      return explained(router.open(path, request), call, request).compose(s -> {
         Promise<Reply> done = Promise.promise();
         ChatAnswer answer = new ChatAnswer();
         double[] ttft = {-1};
@@ -123,10 +136,10 @@ final class ModelCalls {
 
   /** Embeddings ({@code /api/embed} request and answer shape). */
   Future<Reply> embed(OperationCall call) {
-    JsonObject request = call.input().copy();
+    JsonObject request = upstreamRequest(call);
     long t0 = System.nanoTime();
     return budgets.check(call.principal(), call.header(API_KEY_ID))
-      .compose(standing -> router.call("/api/embed", request).map(served -> {
+      .compose(standing -> explained(router.call("/api/embed", request), call, request).map(served -> {
         record(call, request, served.backend(), served.body(), null, t0, null, false, false);
         return limits(Reply.of(served.body(), 200), standing).header("x-model-backend", served.backend().name());
       }))

@@ -48,6 +48,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
   private UpstreamConnections connections;
   private StreamWatch watch;
   private Accounting accounting;
+  private ModelAliases aliases;
 
   public ModelGatewayLayer() {
     super(LayerId.L04);
@@ -67,8 +68,9 @@ public final class ModelGatewayLayer extends LayerVerticle {
       models.getLong("retryBackoffMs", 100L));
     accounting = new Accounting(bus, models.getJsonObject("prices"),
       models.getJsonObject("accounting", new JsonObject()).getInteger("maxPending", 10_000));
+    aliases = new ModelAliases(models.getJsonObject("aliases"));
     ModelCalls calls = new ModelCalls(router, new Budgets(redis, models.getJsonArray("budgets")),
-      new ResponseCache(redis, models.getJsonObject("cache", new JsonObject())), accounting);
+      new ResponseCache(redis, models.getJsonObject("cache", new JsonObject())), accounting, aliases);
     long refresh = models.getLong("refreshMs", 30_000L);
     backends.refresh(timeouts.connectMs());
     vertx.setPeriodic(refresh, refresh, id -> backends.refresh(timeouts.connectMs()));
@@ -89,7 +91,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
     ops.add(Operation.get("/models", "l04.models.list")
       .summary("Models the backends really have (OpenAI list shape)"), call -> Future.succeededFuture(modelList()));
     ops.add(Operation.get("/api/tags", "l04.models.tags")
-      .summary("Models in Ollama's /api/tags shape"), call -> Future.succeededFuture(new JsonObject().put("models", backends.tags())));
+      .summary("Models in Ollama's /api/tags shape"), call -> Future.succeededFuture(new JsonObject().put("models", tags())));
     ops.add(Operation.get("/backends", "l04.backends.list")
       .summary("Backends with reachability, models and circuit state"), call -> Future.succeededFuture(backendList()));
   }
@@ -114,13 +116,35 @@ public final class ModelGatewayLayer extends LayerVerticle {
     });
   }
 
+  /** Served models, then the aliases whose target is served (owned by the target's backends). */
   private JsonObject modelList() {
     JsonArray data = new JsonArray();
-    for (Map.Entry<String, java.util.List<String>> e : backends.models().entrySet()) {
+    Map<String, java.util.List<String>> served = backends.models();
+    for (Map.Entry<String, java.util.List<String>> e : served.entrySet()) {
       data.add(new JsonObject().put("id", e.getKey()).put("object", "model").put("created", 0)
         .put("owned_by", String.join(",", e.getValue())));
     }
+    aliases.all().forEach((alias, target) -> {
+      java.util.List<String> owners = served.get(Backend.canonical(target));
+      if (owners != null) {
+        data.add(new JsonObject().put("id", alias).put("object", "model").put("created", 0).put("owned_by", String.join(",", owners)));
+      }
+    });
     return new JsonObject().put("object", "list").put("data", data);
+  }
+
+  /** Ollama's /api/tags entries, and one per alias whose target has one (the target's details, the alias's name). */
+  private JsonArray tags() {
+    JsonArray tags = backends.tags();
+    Map<String, JsonObject> byName = new java.util.HashMap<>();
+    tags.forEach(t -> byName.put(((JsonObject) t).getString("name"), (JsonObject) t));
+    aliases.all().forEach((alias, target) -> {
+      JsonObject tag = byName.get(Backend.canonical(target));
+      if (tag != null) {
+        tags.add(tag.copy().put("name", alias).put("model", alias));
+      }
+    });
+    return tags;
   }
 
   private JsonObject backendList() {
