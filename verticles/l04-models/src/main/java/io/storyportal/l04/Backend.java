@@ -1,5 +1,6 @@
 package io.storyportal.l04;
 
+import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -8,8 +9,9 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * A model server the gateway routes to: an Ollama server (native API) or an OpenAI-compatible one.
- * Lower priority numbers are tried first; among equal priorities, weight decides the share.
+ * A model server the gateway routes to: an Ollama server (native API), an OpenAI-compatible one, or
+ * Anthropic's Messages API. Lower priority numbers are tried first; among equal priorities, weight
+ * decides the share.
  */
 public record Backend(String name, String type, String url, Set<String> configuredModels, int priority, int weight,
                       String apiKey) {
@@ -18,9 +20,30 @@ public record Backend(String name, String type, String url, Set<String> configur
     this(name, type, url, configuredModels, priority, weight, null);
   }
 
-  /** {@code Authorization} header value for backends that need a key (read from {@code apiKeyEnv}). */
-  public java.util.Optional<String> authorization() {
-    return apiKey == null || apiKey.isBlank() ? java.util.Optional.empty() : java.util.Optional.of("Bearer " + apiKey);
+  /** Anthropic's API version L04 speaks ({@code anthropic-version} header). */
+  static final String ANTHROPIC_VERSION = "2023-06-01";
+
+  /**
+   * Puts the backend's credentials on a request, as its API wants them (key read from
+   * {@code apiKeyEnv}): {@code Authorization: Bearer} for Ollama and OpenAI-compatible servers,
+   * {@code x-api-key} and {@code anthropic-version} for Anthropic.
+   */
+  public RequestOptions authenticate(RequestOptions opts) {
+    boolean key = apiKey != null && !apiKey.isBlank();
+    if ("anthropic".equals(type)) {
+      opts.putHeader("anthropic-version", ANTHROPIC_VERSION);
+      if (key) {
+        opts.putHeader("x-api-key", apiKey);
+      }
+    } else if (key) {
+      opts.putHeader("authorization", "Bearer " + apiKey);
+    }
+    return opts;
+  }
+
+  /** Lists its models OpenAI's way ({@code GET /v1/models}: {@code data[].id}) rather than Ollama's {@code /api/tags}. */
+  public boolean listsLikeOpenAi() {
+    return "openai".equals(type) || "anthropic".equals(type);
   }
 
   public static List<Backend> fromConfig(JsonObject models) {

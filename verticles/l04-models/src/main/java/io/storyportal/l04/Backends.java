@@ -77,9 +77,8 @@ public final class Backends {
   }
 
   private Future<Void> probe(Backend b, long timeoutMs) {
-    String path = "openai".equals(b.type()) ? "/v1/models" : "/api/tags";
-    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(b.url() + path).setTimeout(timeoutMs);
-    b.authorization().ifPresent(a -> opts.putHeader("authorization", a));
+    String path = b.listsLikeOpenAi() ? "/v1/models" : "/api/tags";
+    RequestOptions opts = b.authenticate(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(b.url() + path).setTimeout(timeoutMs));
     return http.request(opts)
       .compose(req -> req.send())
       .compose(resp -> resp.statusCode() == 200 ? resp.body()
@@ -87,11 +86,11 @@ public final class Backends {
       .map(body -> {
         JsonObject json = body.toJsonObject();
         List<JsonObject> tags = new ArrayList<>();
-        JsonArray list = "openai".equals(b.type()) ? json.getJsonArray("data", new JsonArray()) : json.getJsonArray("models", new JsonArray());
+        JsonArray list = b.listsLikeOpenAi() ? json.getJsonArray("data", new JsonArray()) : json.getJsonArray("models", new JsonArray());
         for (int i = 0; i < list.size(); i++) {
           tags.add(list.getJsonObject(i));
         }
-        Set<String> names = tags.stream().map(t -> Backend.canonical(t.getString("openai".equals(b.type()) ? "id" : "name")))
+        Set<String> names = tags.stream().map(t -> Backend.canonical(t.getString(b.listsLikeOpenAi() ? "id" : "name")))
           .collect(Collectors.toSet());
         names.addAll(b.configuredModels().stream().map(Backend::canonical).toList());
         return new State(true, Set.copyOf(names), System.currentTimeMillis(), null, tags, Set.of());

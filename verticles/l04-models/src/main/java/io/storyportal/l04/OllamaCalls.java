@@ -14,10 +14,9 @@ final class OllamaCalls {
 
   static Future<JsonObject> post(HttpClient http, Backend b, String path, JsonObject body, Timeouts timeouts) {
     String where = "backend " + b.name() + " (" + b.url() + "), model " + body.getString("model") + ": ";
-    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(b.url() + path)
+    RequestOptions opts = b.authenticate(new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(b.url() + path)
       .setConnectTimeout(timeouts.connectMs()).setIdleTimeout(timeouts.firstTokenMs() / 1000 + 1)
-      .putHeader("content-type", "application/json");
-    b.authorization().ifPresent(a -> opts.putHeader("authorization", a));
+      .putHeader("content-type", "application/json"));
     return http.request(opts)
       .recover(err -> Future.failedFuture(new UpstreamException(503, "UPSTREAM_UNREACHABLE", where + "cannot connect: " + err.getMessage(), true)))
       .compose(req -> req.send(body.toBuffer())

@@ -1,11 +1,9 @@
 package io.storyportal.l04;
 
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -86,32 +84,7 @@ final class OpenAiBackend {
       .put("prompt_eval_count", usage.getInteger("prompt_tokens", 0));
   }
 
-  private static final byte[] DATA = "data:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
   private static final byte[] DONE = "[DONE]".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
-  private static boolean blank(byte b) {
-    return b == ' ' || b == '\t' || b == '\r' || b == '\n';
-  }
-
-  private static int skipBlanks(Buffer b, int from, int end) {
-    int i = from;
-    while (i < end && blank(b.getByte(i))) {
-      i++;
-    }
-    return i;
-  }
-
-  private static boolean startsWith(Buffer b, int at, int end, byte[] prefix) {
-    if (end - at < prefix.length) {
-      return false;
-    }
-    for (int i = 0; i < prefix.length; i++) {
-      if (b.getByte(at + i) != prefix[i]) {
-        return false;
-      }
-    }
-    return true;
-  }
 
   /** SSE of chat.completion.chunk objects → Ollama chunks; tool-call argument fragments are joined. */
   static ChunkDecoder decoder(String model, boolean generate) {
@@ -124,28 +97,15 @@ final class OpenAiBackend {
       @Override
       public List<JsonObject> decode(Buffer raw) throws LineError {
         // the event's JSON is parsed where it lies in the line's bytes, as Ollama's lines are
-        int end = raw.length();
-        while (end > 0 && blank(raw.getByte(end - 1))) {
-          end--;
-        }
-        int at = skipBlanks(raw, 0, end);
-        if (done || !startsWith(raw, at, end, DATA)) {
+        Buffer data = SseEvents.data(raw);
+        if (done || data == null) {
           return List.of();
         }
-        at = skipBlanks(raw, at + DATA.length, end);
-        if (end - at == DONE.length && startsWith(raw, at, end, DONE)) {
+        if (SseEvents.is(data, DONE)) {
           done = true;
           return List.of(last());
         }
-        Object parsed;
-        try {
-          parsed = ChunkDecoder.Lines.value(raw.slice(at, end));
-        } catch (java.io.IOException | RuntimeException e) {
-          throw new LineError("UPSTREAM_PROTOCOL", "not a JSON event: " + e.getMessage());
-        }
-        if (!(parsed instanceof JsonObject chunk)) {
-          throw new LineError("UPSTREAM_PROTOCOL", "not a JSON event: not an object");
-        }
+        JsonObject chunk = SseEvents.object(data);
         if (chunk.getValue("error") != null) {
           Object e = chunk.getValue("error");
           throw new LineError("UPSTREAM_ERROR", e instanceof JsonObject j ? j.getString("message", j.encode()) : String.valueOf(e));
@@ -160,7 +120,7 @@ final class OpenAiBackend {
           JsonObject delta = choice.getJsonObject("delta", new JsonObject());
           String content = delta.getString("content");
           if (content != null && !content.isEmpty()) {
-            out.add(piece(content));
+            out.add(OllamaChunks.piece(model, generate, content));
           }
           JsonArray toolDeltas = delta.getJsonArray("tool_calls");
           if (toolDeltas != null) {
@@ -186,42 +146,19 @@ final class OpenAiBackend {
         return out;
       }
 
-      private JsonObject piece(String content) {
-        JsonObject c = new JsonObject().put("model", model).put("created_at", Instant.now().toString());
-        if (generate) {
-          c.put("response", content);
-        } else {
-          c.put("message", new JsonObject().put("role", "assistant").put("content", content));
-        }
-        return c.put("done", false);
-      }
-
       private JsonObject toolCalls() throws LineError {
         JsonArray list = new JsonArray();
         for (JsonObject acc : calls.values()) {
-          JsonObject args;
-          try {
-            args = acc.getString("arguments").isBlank() ? new JsonObject() : new JsonObject(acc.getString("arguments"));
-          } catch (DecodeException e) {
-            throw new LineError("UPSTREAM_PROTOCOL", "tool call arguments are not a JSON object");
-          }
-          list.add(new JsonObject().put("function", new JsonObject().put("name", acc.getString("name")).put("arguments", args)));
+          list.add(OllamaChunks.toolCall(acc.getString("name"), acc.getString("arguments")));
         }
         calls.clear();
-        return new JsonObject().put("model", model).put("created_at", Instant.now().toString())
-          .put("message", new JsonObject().put("role", "assistant").put("content", "").put("tool_calls", list)).put("done", false);
+        return OllamaChunks.toolCalls(model, list);
       }
 
       private JsonObject last() {
         JsonObject u = usage == null ? new JsonObject() : usage;
-        JsonObject c = new JsonObject().put("model", model).put("created_at", Instant.now().toString());
-        if (generate) {
-          c.put("response", "");
-        } else {
-          c.put("message", new JsonObject().put("role", "assistant").put("content", ""));
-        }
-        return c.put("done", true).put("done_reason", finish == null || "tool_calls".equals(finish) ? "stop" : finish)
-          .put("prompt_eval_count", u.getInteger("prompt_tokens", 0)).put("eval_count", u.getInteger("completion_tokens", 0));
+        return OllamaChunks.last(model, generate, finish == null || "tool_calls".equals(finish) ? "stop" : finish,
+          u.getInteger("prompt_tokens", 0), u.getInteger("completion_tokens", 0));
       }
     };
   }

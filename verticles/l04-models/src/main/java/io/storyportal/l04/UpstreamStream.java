@@ -106,9 +106,7 @@ public final class UpstreamStream {
   }
 
   private RequestOptions requestOptions(String path) {
-    RequestOptions opts = new RequestOptions().setMethod(HttpMethod.POST).putHeader("content-type", "application/json");
-    backend.authorization().ifPresent(a -> opts.putHeader("authorization", a));
-    return opts;
+    return backend.authenticate(new RequestOptions().setMethod(HttpMethod.POST).putHeader("content-type", "application/json"));
   }
 
   /**
@@ -340,8 +338,9 @@ public final class UpstreamStream {
 
   private static String errorText(Buffer body) {
     try {
-      JsonObject j = body.toJsonObject();
-      return j.getString("error", body.toString());
+      // Ollama: {"error": "…"}; OpenAI-compatible servers and Anthropic: {"error": {"message": "…", …}}
+      Object error = body.toJsonObject().getValue("error");
+      return error instanceof JsonObject j ? j.getString("message", j.encode()) : error instanceof String s ? s : body.toString();
     } catch (RuntimeException e) {
       return body.toString();
     }
