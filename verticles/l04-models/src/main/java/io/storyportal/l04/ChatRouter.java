@@ -47,10 +47,14 @@ public final class ChatRouter {
 
   /** A whole (non-streamed) Ollama call, e.g. {@code /api/embed}: the answer and who served it. */
   public Future<Served> call(String path, JsonObject ollamaRequest) {
-    return route(ollamaRequest, b -> "openai".equals(b.type())
-      ? OllamaCalls.post(upstream.pool(), b, "/v1/embeddings", OpenAiBackend.embedRequest(ollamaRequest), timeouts)
-        .map(body -> new Served(b, OpenAiBackend.embedAnswer(body)))
-      : OllamaCalls.post(upstream.pool(), b, path, ollamaRequest, timeouts).map(body -> new Served(b, body)));
+    return route(ollamaRequest, b -> switch (b.type()) {
+      case "openai" -> OllamaCalls.post(upstream.pool(), b, "/v1/embeddings", OpenAiBackend.embedRequest(ollamaRequest), timeouts)
+        .map(body -> new Served(b, OpenAiBackend.embedAnswer(body)));
+      // Anthropic has no embeddings API: the caller asked a model for what it cannot do
+      case "anthropic" -> Future.failedFuture(new UpstreamException(400, "EMBEDDINGS_UNSUPPORTED",
+        "backend " + b.name() + " (" + b.url() + ") is Anthropic's API, which has no embeddings; model " + ollamaRequest.getString("model"), false));
+      default -> OllamaCalls.post(upstream.pool(), b, path, ollamaRequest, timeouts).map(body -> new Served(b, body));
+    });
   }
 
   /** An answer and the backend that gave it. */

@@ -67,9 +67,14 @@ public final class UpstreamStream {
   /** Streams an Ollama-shaped request from {@code backend}, in its own protocol; Ollama-shaped chunks come out. */
   public static Future<UpstreamStream> open(Upstream upstream, Backend backend, String ollamaPath, JsonObject body,
                                             Timeouts timeouts) {
+    boolean generate = "/api/generate".equals(ollamaPath);
     if ("openai".equals(backend.type())) {
       return open(upstream, backend, "/v1/chat/completions", OpenAiBackend.request(ollamaPath, body),
-        OpenAiBackend.decoder(body.getString("model"), "/api/generate".equals(ollamaPath)), timeouts);
+        OpenAiBackend.decoder(body.getString("model"), generate), timeouts);
+    }
+    if ("anthropic".equals(backend.type())) {
+      return open(upstream, backend, "/v1/messages", AnthropicBackend.request(ollamaPath, body),
+        AnthropicBackend.decoder(body.getString("model"), generate), timeouts);
     }
     return open(upstream, backend, ollamaPath, body.copy().put("stream", true), ChunkDecoder.NDJSON, timeouts);
   }

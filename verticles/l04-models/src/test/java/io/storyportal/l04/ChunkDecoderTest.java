@@ -90,4 +90,36 @@ class ChunkDecoderTest {
     assertThatThrownBy(() -> OpenAiBackend.decoder("m", false).decode(line(bad, 3)))
       .isInstanceOfSatisfying(ChunkDecoder.LineError.class, e -> assertThat(e.code).isEqualTo("UPSTREAM_PROTOCOL"));
   }
+
+  @Test
+  void anthropicEventsSkipWhatOllamaHasNoPlaceForAndEndAtMessageStop() throws Exception {
+    ChunkDecoder d = AnthropicBackend.decoder("claude", false);
+    List<String> lines = List.of(
+      "event: message_start",
+      "data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}",
+      "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}",
+      "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}",
+      "data: {\"type\":\"content_block_stop\",\"index\":0}",
+      "data: {\"type\": \"ping\"}",
+      "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}",
+      "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},\"usage\":{\"output_tokens\":7}}",
+      "data: {\"type\":\"message_stop\"}",
+      "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"after the end\"}}");
+    List<JsonObject> out = new java.util.ArrayList<>();
+    for (String l : lines) {
+      out.addAll(d.decode(Buffer.buffer(l)));
+    }
+    assertThat(out).hasSize(2);
+    assertThat(out.get(0).getJsonObject("message").getString("content")).isEqualTo("Hi");
+    JsonObject last = out.get(1);
+    assertThat(last.getBoolean("done")).isTrue();
+    assertThat(last.getString("done_reason")).isEqualTo("length");
+    assertThat(last.getInteger("prompt_eval_count")).isEqualTo(15);
+    assertThat(last.getInteger("eval_count")).isEqualTo(7);
+    assertThatThrownBy(() -> AnthropicBackend.decoder("claude", false).decode(Buffer.buffer("data: {\"type\":\"error\",\"error\":"
+      + "{\"type\":\"api_error\",\"message\":\"Internal server error\"}}")))
+      .isInstanceOf(ChunkDecoder.LineError.class).hasMessage("Internal server error (api_error)");
+    assertThat(AnthropicBackend.mediaType("/9j/4AAQ")).isEqualTo("image/jpeg");
+    assertThat(AnthropicBackend.mediaType("iVBORw0K")).isEqualTo("image/png");
+  }
 }

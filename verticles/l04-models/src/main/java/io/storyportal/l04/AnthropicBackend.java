@@ -1,0 +1,219 @@
+package io.storyportal.l04;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Speaking to Anthropic's Messages API ({@code POST /v1/messages}, streamed): Ollama-shaped requests
+ * become Messages requests (system messages as {@code system}, tool calls and results as
+ * {@code tool_use} / {@code tool_result} blocks, images as base64 blocks), and its SSE events
+ * become Ollama-shaped chunks, so everything behind the router sees one format.
+ */
+final class AnthropicBackend {
+
+  /** Messages requests must say how long an answer may be; Ollama's and OpenAI's need not. */
+  static final int DEFAULT_MAX_TOKENS = 4096;
+
+  private AnthropicBackend() {
+  }
+
+  /** Ollama /api/chat or /api/generate request → Messages request (streamed). */
+  static JsonObject request(String ollamaPath, JsonObject in) {
+    StringBuilder system = new StringBuilder();
+    JsonArray messages = new JsonArray();
+    if ("/api/generate".equals(ollamaPath)) {
+      if (in.getString("system") != null) {
+        system.append(in.getString("system"));
+      }
+      messages.add(new JsonObject().put("role", "user").put("content", in.getString("prompt", "")));
+    } else {
+      // tool results answer the tool calls of the assistant message before them, in order
+      List<String> pendingIds = new ArrayList<>();
+      int callNo = 0;
+      for (Object o : in.getJsonArray("messages", new JsonArray())) {
+        JsonObject m = (JsonObject) o;
+        String role = m.getString("role", "user");
+        String text = m.getString("content", "");
+        switch (role) {
+          case "system" -> system.append(system.length() == 0 ? "" : "\n\n").append(text);
+          case "assistant" -> {
+            JsonArray blocks = new JsonArray();
+            if (!text.isEmpty()) {
+              blocks.add(new JsonObject().put("type", "text").put("text", text));
+            }
+            pendingIds.clear();
+            for (Object c : m.getJsonArray("tool_calls", new JsonArray())) {
+              JsonObject fn = ((JsonObject) c).getJsonObject("function", new JsonObject());
+              String id = "toolu_" + (callNo++);
+              pendingIds.add(id);
+              Object args = fn.getValue("arguments");
+              blocks.add(new JsonObject().put("type", "tool_use").put("id", id).put("name", fn.getString("name"))
+                .put("input", args instanceof JsonObject j ? j : new JsonObject()));
+            }
+            messages.add(new JsonObject().put("role", "assistant").put("content", blocks));
+          }
+          case "tool" -> {
+            String id = pendingIds.isEmpty() ? "toolu_unknown" : pendingIds.remove(0);
+            JsonObject result = new JsonObject().put("type", "tool_result").put("tool_use_id", id).put("content", text);
+            // every result of one turn goes in the one user message after it
+            JsonObject previous = messages.isEmpty() ? null : messages.getJsonObject(messages.size() - 1);
+            if (previous != null && "user".equals(previous.getString("role")) && previous.getValue("content") instanceof JsonArray blocks
+              && !blocks.isEmpty() && "tool_result".equals(blocks.getJsonObject(0).getString("type"))) {
+              blocks.add(result);
+            } else {
+              messages.add(new JsonObject().put("role", "user").put("content", new JsonArray().add(result)));
+            }
+          }
+          default -> messages.add(new JsonObject().put("role", "user").put("content", userContent(text, m.getJsonArray("images"))));
+        }
+      }
+    }
+    JsonObject options = in.getJsonObject("options", new JsonObject());
+    JsonObject out = new JsonObject().put("model", in.getString("model")).put("messages", messages).put("stream", true)
+      .put("max_tokens", options.getInteger("num_predict", DEFAULT_MAX_TOKENS) > 0
+        ? options.getInteger("num_predict", DEFAULT_MAX_TOKENS) : DEFAULT_MAX_TOKENS);
+    if (system.length() > 0) {
+      out.put("system", system.toString());
+    }
+    for (String key : new String[] {"temperature", "top_p", "top_k"}) {
+      if (options.getValue(key) != null) {
+        out.put(key, options.getValue(key));
+      }
+    }
+    Object stop = options.getValue("stop");
+    if (stop instanceof JsonArray a) {
+      out.put("stop_sequences", a);
+    } else if (stop instanceof String s) {
+      out.put("stop_sequences", new JsonArray().add(s));
+    }
+    JsonArray tools = in.getJsonArray("tools");
+    if (tools != null && !tools.isEmpty()) {
+      JsonArray converted = new JsonArray();
+      for (Object t : tools) {
+        JsonObject fn = ((JsonObject) t).getJsonObject("function", (JsonObject) t);
+        JsonObject tool = new JsonObject().put("name", fn.getString("name"))
+          .put("input_schema", fn.getJsonObject("parameters", new JsonObject().put("type", "object")));
+        if (fn.getString("description") != null) {
+          tool.put("description", fn.getString("description"));
+        }
+        converted.add(tool);
+      }
+      out.put("tools", converted);
+    }
+    return out;
+  }
+
+  /** A user message's content: its text, or image blocks (base64, as Ollama carries them) then the text. */
+  private static Object userContent(String text, JsonArray images) {
+    if (images == null || images.isEmpty()) {
+      return text;
+    }
+    JsonArray blocks = new JsonArray();
+    for (Object image : images) {
+      String data = String.valueOf(image);
+      blocks.add(new JsonObject().put("type", "image").put("source", new JsonObject().put("type", "base64")
+        .put("media_type", mediaType(data)).put("data", data)));
+    }
+    return blocks.add(new JsonObject().put("type", "text").put("text", text));
+  }
+
+  /** The image type from the first bytes of its base64 (Ollama does not say; Anthropic must be told). */
+  static String mediaType(String base64) {
+    if (base64.startsWith("/9j/")) {
+      return "image/jpeg";
+    }
+    if (base64.startsWith("R0lGOD")) {
+      return "image/gif";
+    }
+    if (base64.startsWith("UklGR")) {
+      return "image/webp";
+    }
+    return "image/png";
+  }
+
+  /** Why an answer ended, in Ollama's words. */
+  private static String doneReason(String stopReason) {
+    return "max_tokens".equals(stopReason) ? "length" : "stop";
+  }
+
+  /** SSE of Messages stream events → Ollama chunks; a tool call's input fragments are joined. */
+  static ChunkDecoder decoder(String model, boolean generate) {
+    return new ChunkDecoder() {
+      /** Tool-use blocks being received, by block index: name and the input's JSON so far. */
+      private final Map<Integer, String[]> tools = new TreeMap<>();
+      private String stopReason;
+      private int inputTokens;
+      private int outputTokens;
+      private boolean done;
+
+      @Override
+      public List<JsonObject> decode(Buffer raw) throws LineError {
+        // "event: …" lines are skipped: every data line names its own type
+        Buffer data = SseEvents.data(raw);
+        if (done || data == null) {
+          return List.of();
+        }
+        JsonObject event = SseEvents.object(data);
+        String type = event.getString("type", "");
+        switch (type) {
+          case "message_start" -> {
+            JsonObject usage = event.getJsonObject("message", new JsonObject()).getJsonObject("usage", new JsonObject());
+            inputTokens = usage.getInteger("input_tokens", 0) + usage.getInteger("cache_creation_input_tokens", 0)
+              + usage.getInteger("cache_read_input_tokens", 0);
+            outputTokens = usage.getInteger("output_tokens", 0);
+            return List.of();
+          }
+          case "content_block_start" -> {
+            JsonObject block = event.getJsonObject("content_block", new JsonObject());
+            if ("tool_use".equals(block.getString("type"))) {
+              tools.put(event.getInteger("index", tools.size()), new String[] {block.getString("name", ""), ""});
+            } else if ("text".equals(block.getString("type")) && !block.getString("text", "").isEmpty()) {
+              return List.of(OllamaChunks.piece(model, generate, block.getString("text")));
+            }
+            return List.of();
+          }
+          case "content_block_delta" -> {
+            JsonObject delta = event.getJsonObject("delta", new JsonObject());
+            if ("text_delta".equals(delta.getString("type")) && !delta.getString("text", "").isEmpty()) {
+              return List.of(OllamaChunks.piece(model, generate, delta.getString("text")));
+            }
+            String[] tool = tools.get(event.getInteger("index", -1));
+            if ("input_json_delta".equals(delta.getString("type")) && tool != null) {
+              tool[1] += delta.getString("partial_json", "");
+            }
+            return List.of();
+          }
+          case "content_block_stop" -> {
+            String[] tool = tools.remove(event.getInteger("index", -1));
+            return tool == null ? List.of()
+              : List.of(OllamaChunks.toolCalls(model, new JsonArray().add(OllamaChunks.toolCall(tool[0], tool[1]))));
+          }
+          case "message_delta" -> {
+            stopReason = event.getJsonObject("delta", new JsonObject()).getString("stop_reason", stopReason);
+            outputTokens = event.getJsonObject("usage", new JsonObject()).getInteger("output_tokens", outputTokens);
+            return List.of();
+          }
+          case "message_stop" -> {
+            done = true;
+            return List.of(OllamaChunks.last(model, generate, doneReason(stopReason), inputTokens, outputTokens));
+          }
+          case "error" -> {
+            JsonObject error = event.getJsonObject("error", new JsonObject());
+            throw new LineError("UPSTREAM_ERROR", error.getString("message", error.encode())
+              + (error.getString("type") == null ? "" : " (" + error.getString("type") + ")"));
+          }
+          default -> {
+            // ping, and block kinds Ollama's chunks have no place for (thinking, citations)
+            return List.of();
+          }
+        }
+      }
+    };
+  }
+}

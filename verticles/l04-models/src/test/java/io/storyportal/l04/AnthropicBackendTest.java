@@ -1,0 +1,206 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.testing.Pause;
+import io.storyportal.kernel.testing.TestConfig;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * L04 in front of Anthropic's Messages API: a stand-in that checks Anthropic's headers and replays
+ * the documented stream events (cut into 5-byte pieces, so lines and UTF-8 characters split), with
+ * an Ollama stand-in as the fallback backend.
+ */
+class AnthropicBackendTest {
+
+  Vertx vertx;
+  HttpServer anthropic;
+  OllamaStandIn ollama;
+  ModelGatewayLayer layer;
+  WebClient http;
+  final AtomicReference<JsonObject> lastRequest = new AtomicReference<>();
+  final AtomicReference<MultiMap> lastHeaders = new AtomicReference<>();
+  final AtomicInteger messages = new AtomicInteger();
+  /** The stream the stand-in answers with, or an HTTP status to fail with. */
+  volatile String stream = OllamaStandIn.text("anthropic/messages-stream.txt") + "\n\n";
+  volatile int status = 200;
+
+  @BeforeEach
+  void start() {
+    vertx = Vertx.vertx();
+    anthropic = vertx.createHttpServer().requestHandler(req -> {
+      lastHeaders.set(MultiMap.caseInsensitiveMultiMap().addAll(req.headers()));
+      if (!System.getenv("PATH").equals(req.getHeader("x-api-key")) || !"2023-06-01".equals(req.getHeader("anthropic-version"))) {
+        req.response().setStatusCode(401).end("{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\",\"message\":\"invalid x-api-key\"}}");
+        return;
+      }
+      if (req.path().equals("/v1/models")) {
+        req.response().end(new JsonObject().put("data", new JsonArray()
+            .add(new JsonObject().put("type", "model").put("id", "claude-sonnet-4-5").put("display_name", "Claude Sonnet 4.5")))
+          .put("has_more", false).encode());
+        return;
+      }
+      req.body().onSuccess(b -> {
+        lastRequest.set(b.toJsonObject());
+        messages.incrementAndGet();
+        if (status != 200) {
+          req.response().setStatusCode(status)
+            .end("{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}");
+          return;
+        }
+        req.response().setChunked(true).putHeader("content-type", "text/event-stream");
+        Buffer all = Buffer.buffer(stream);
+        for (int i = 0; i < all.length(); i += 5) {
+          req.response().write(all.getBuffer(i, Math.min(all.length(), i + 5)));
+        }
+        req.response().end();
+      });
+    }).listen(0, "127.0.0.1").await();
+    ollama = new OllamaStandIn(vertx);
+    ollama.models = List.of("claude-sonnet-4-5");
+    JsonObject conf = TestConfig.load(Map.of("redis.url", "redis://127.0.0.1:1", "models.retryBackoffMs", "10"));
+    conf.getJsonObject("models").put("backends", new JsonArray()
+      .add(new JsonObject().put("name", "claude").put("type", "anthropic").put("url", "http://127.0.0.1:" + anthropic.actualPort())
+        .put("apiKeyEnv", "PATH").put("priority", 0))
+      .add(new JsonObject().put("name", "local").put("type", "ollama").put("url", ollama.url()).put("priority", 1)));
+    layer = new ModelGatewayLayer();
+    vertx.deployVerticle(layer, new DeploymentOptions().setConfig(conf)).await();
+    http = WebClient.create(vertx);
+    for (int i = 0; i < 100 && get("/backends").bodyAsJsonObject().getJsonArray("backends").stream()
+      .anyMatch(b -> !((JsonObject) b).getBoolean("reachable")); i++) {
+      Pause.millis(20);
+    }
+  }
+
+  @AfterEach
+  void stop() {
+    vertx.close().await();
+  }
+
+  HttpResponse<Buffer> get(String path) {
+    return http.get(layer.actualPort(), "127.0.0.1", path).send().await();
+  }
+
+  HttpResponse<Buffer> post(String path, JsonObject body) {
+    return http.post(layer.actualPort(), "127.0.0.1", path).sendJsonObject(body).await();
+  }
+
+  static JsonObject chat() {
+    return new JsonObject().put("model", "claude-sonnet-4-5").put("messages", new JsonArray()
+      .add(new JsonObject().put("role", "system").put("content", "Be brief."))
+      .add(new JsonObject().put("role", "user").put("content", "Why is the sky blue?")));
+  }
+
+  @Test
+  void openAiAndOllamaClientsGetAnthropicsAnswer() {
+    HttpResponse<Buffer> r = post("/v1/chat/completions", chat().put("stream", true).put("max_tokens", 50).put("temperature", 0.2)
+      .put("stop", "END").put("stream_options", new JsonObject().put("include_usage", true)));
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.getHeader("x-model-backend")).isEqualTo("claude");
+    List<JsonObject> chunks = ModelGatewayTest.sse(r.bodyAsString());
+    assertThat(chunks.stream().map(c -> c.getJsonArray("choices")).filter(a -> !a.isEmpty())
+      .map(a -> a.getJsonObject(0).getJsonObject("delta").getString("content", "")).reduce("", String::concat)).isEqualTo("The sky ☀️");
+    assertThat(chunks.get(chunks.size() - 2).getJsonArray("choices").getJsonObject(0).getString("finish_reason")).isEqualTo("stop");
+    assertThat(chunks.get(chunks.size() - 1).getJsonObject("usage"))
+      .isEqualTo(new JsonObject().put("prompt_tokens", 25).put("completion_tokens", 15).put("total_tokens", 40));
+
+    JsonObject sent = lastRequest.get();
+    assertThat(sent.getString("model")).isEqualTo("claude-sonnet-4-5");
+    assertThat(sent.getString("system")).isEqualTo("Be brief.");
+    assertThat(sent.getJsonArray("messages")).isEqualTo(new JsonArray()
+      .add(new JsonObject().put("role", "user").put("content", "Why is the sky blue?")));
+    assertThat(sent.getBoolean("stream")).isTrue();
+    assertThat(sent.getInteger("max_tokens")).isEqualTo(50);
+    assertThat(sent.getDouble("temperature")).isEqualTo(0.2);
+    assertThat(sent.getJsonArray("stop_sequences")).isEqualTo(new JsonArray().add("END"));
+    assertThat(lastHeaders.get().get("authorization")).isNull();
+
+    // Ollama's API, whole answer; no max_tokens asked for: Anthropic still needs one
+    HttpResponse<Buffer> whole = post("/api/chat", chat().put("stream", false));
+    assertThat(whole.statusCode()).isEqualTo(200);
+    JsonObject answer = whole.bodyAsJsonObject();
+    assertThat(answer.getJsonObject("message").getString("content")).isEqualTo("The sky ☀️");
+    assertThat(answer.getString("done_reason")).isEqualTo("stop");
+    assertThat(answer.getInteger("eval_count")).isEqualTo(15);
+    assertThat(lastRequest.get().getInteger("max_tokens")).isEqualTo(AnthropicBackend.DEFAULT_MAX_TOKENS);
+
+    // what the backend lists is what L04 lists
+    assertThat(get("/v1/models").bodyAsString()).contains("claude-sonnet-4-5");
+    assertThat(get("/backends").bodyAsString()).contains("\"type\":\"anthropic\"");
+  }
+
+  @Test
+  void toolCallsGoBothWays() {
+    stream = OllamaStandIn.text("anthropic/tool-use-stream.txt") + "\n\n";
+    JsonObject tools = new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather")
+      .put("description", "Weather in a city").put("parameters", new JsonObject().put("type", "object")
+        .put("properties", new JsonObject().put("city", new JsonObject().put("type", "string")))));
+    JsonObject r = post("/v1/chat/completions", chat().put("tools", new JsonArray().add(tools))).bodyAsJsonObject();
+    JsonObject choice = r.getJsonArray("choices").getJsonObject(0);
+    assertThat(choice.getString("finish_reason")).isEqualTo("tool_calls");
+    assertThat(choice.getJsonObject("message").getString("content")).isEqualTo("Let me check.");
+    JsonObject call = choice.getJsonObject("message").getJsonArray("tool_calls").getJsonObject(0);
+    assertThat(call.getJsonObject("function").getString("name")).isEqualTo("get_weather");
+    assertThat(new JsonObject(call.getJsonObject("function").getString("arguments"))).isEqualTo(new JsonObject().put("city", "Tokyo"));
+    assertThat(lastRequest.get().getJsonArray("tools")).isEqualTo(new JsonArray().add(new JsonObject().put("name", "get_weather")
+      .put("input_schema", tools.getJsonObject("function").getJsonObject("parameters")).put("description", "Weather in a city")));
+
+    // the next turn carries the call and its result: a tool_use block, then a tool_result naming it
+    stream = OllamaStandIn.text("anthropic/messages-stream.txt") + "\n\n";
+    JsonObject next = chat();
+    next.getJsonArray("messages")
+      .add(new JsonObject().put("role", "assistant").put("content", "Let me check.").put("tool_calls", new JsonArray().add(new JsonObject()
+        .put("id", call.getString("id")).put("type", "function").put("function", call.getJsonObject("function")))))
+      .add(new JsonObject().put("role", "tool").put("tool_call_id", call.getString("id")).put("content", "sunny, 21 °C"));
+    assertThat(post("/v1/chat/completions", next).statusCode()).isEqualTo(200);
+    JsonArray sent = lastRequest.get().getJsonArray("messages");
+    assertThat(sent).hasSize(3);
+    JsonArray assistant = sent.getJsonObject(1).getJsonArray("content");
+    assertThat(assistant.getJsonObject(0)).isEqualTo(new JsonObject().put("type", "text").put("text", "Let me check."));
+    JsonObject use = assistant.getJsonObject(1);
+    assertThat(use.getString("type")).isEqualTo("tool_use");
+    assertThat(use.getString("name")).isEqualTo("get_weather");
+    assertThat(use.getJsonObject("input")).isEqualTo(new JsonObject().put("city", "Tokyo"));
+    JsonObject result = sent.getJsonObject(2).getJsonArray("content").getJsonObject(0);
+    assertThat(sent.getJsonObject(2).getString("role")).isEqualTo("user");
+    assertThat(result).isEqualTo(new JsonObject().put("type", "tool_result").put("tool_use_id", use.getString("id"))
+      .put("content", "sunny, 21 °C"));
+  }
+
+  @Test
+  void overloadedBeforeTheFirstTokenFallsBackAndAnErrorEventAfterItEndsTheStream() {
+    status = 529;
+    HttpResponse<Buffer> r = post("/v1/chat/completions", chat());
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.getHeader("x-model-backend")).isEqualTo("local");
+    assertThat(messages.get()).isPositive();
+
+    status = 200;
+    stream = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hal\"}}\n\n"
+      + "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    String[] lines = post("/api/chat", chat()).bodyAsString().strip().split("\n");
+    assertThat(new JsonObject(lines[0]).getJsonObject("message").getString("content")).isEqualTo("Hal");
+    assertThat(new JsonObject(lines[lines.length - 1]).getString("error")).contains("Overloaded").contains("overloaded_error").contains("claude");
+
+    // Anthropic has no embeddings: a 400 naming the backend, not a backend failure
+    HttpResponse<Buffer> emb = post("/v1/embeddings", new JsonObject().put("model", "claude-sonnet-4-5").put("input", "x"));
+    assertThat(emb.statusCode()).isEqualTo(400);
+    assertThat(emb.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("EMBEDDINGS_UNSUPPORTED");
+  }
+}
