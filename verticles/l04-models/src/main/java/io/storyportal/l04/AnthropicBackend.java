@@ -56,7 +56,10 @@ final class AnthropicBackend {
               blocks.add(new JsonObject().put("type", "tool_use").put("id", id).put("name", fn.getString("name"))
                 .put("input", args instanceof JsonObject j ? j : new JsonObject()));
             }
-            messages.add(new JsonObject().put("role", "assistant").put("content", blocks));
+            // Anthropic refuses an empty turn; an assistant message with nothing in it says nothing
+            if (!blocks.isEmpty()) {
+              messages.add(new JsonObject().put("role", "assistant").put("content", blocks));
+            }
           }
           case "tool" -> {
             String id = pendingIds.isEmpty() ? "toolu_unknown" : pendingIds.remove(0);
