@@ -155,13 +155,17 @@ final class CompatRoutes {
     return new HttpStreams.Format("text/event-stream", writer::sse, "data: [DONE]\n\n", (e, body) -> "data: " + body.encode() + "\n\n");
   }
 
-  /** The first frame names the backend and the caller's token budget: those become headers. */
+  /** The first frame names the backend, the fallback model if one answered, and the caller's token budget: those become headers. */
   private static FrameSink sink(RoutingContext ctx, HttpStreams.Format format) {
     HttpServerResponse resp = ctx.response();
     return HttpStreams.sink(ctx, format, first -> {
       String backend = (String) first.remove("backend");
       JsonObject limit = (JsonObject) first.remove("ratelimit");
+      String fallback = (String) first.remove("fallback_model");
       resp.putHeader("x-model-backend", backend == null ? "" : backend);
+      if (fallback != null) {
+        resp.putHeader("x-model-fallback", fallback);
+      }
       if (limit != null) {
         resp.putHeader("x-ratelimit-limit-tokens", String.valueOf(limit.getLong("limit")))
           .putHeader("x-ratelimit-remaining-tokens", String.valueOf(Math.max(0, limit.getLong("remaining"))))

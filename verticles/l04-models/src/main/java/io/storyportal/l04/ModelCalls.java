@@ -23,13 +23,16 @@ final class ModelCalls {
   private final ResponseCache cache;
   private final Accounting accounting;
   private final ModelAliases aliases;
+  private final ModelFallbacks fallbacks;
 
-  ModelCalls(ChatRouter router, Budgets budgets, ResponseCache cache, Accounting accounting, ModelAliases aliases) {
+  ModelCalls(ChatRouter router, Budgets budgets, ResponseCache cache, Accounting accounting, ModelAliases aliases,
+             ModelFallbacks fallbacks) {
     this.router = router;
     this.budgets = budgets;
     this.cache = cache;
     this.accounting = accounting;
     this.aliases = aliases;
+    this.fallbacks = fallbacks;
   }
 
   /** The call's input as the backend gets it: a copy naming the model an alias stands for, without "stream". */
@@ -45,12 +48,33 @@ final class ModelCalls {
     return aliases.explain(routed, call.input().getString("model"), request.getString("model"));
   }
 
+  /**
+   * Opens a streamed call on its model or, when none of that model's backends can answer before
+   * the first token, on its fallback models in turn ({@code models.fallbacks}). {@code request}
+   * names the model that answered; after a failure, the model asked for.
+   */
+  private Future<UpstreamStream> open(String path, OperationCall call, JsonObject request) {
+    String asked = request.getString("model");
+    Future<UpstreamStream> opened = explained(router.open(path, request), call, request);
+    for (String model : fallbacks.after(asked)) {
+      opened = opened.recover(err -> {
+        if (!ModelFallbacks.movesOn(err)) {
+          return Future.failedFuture(err);
+        }
+        request.put("model", model);
+        return router.open(path, request).recover(next -> Future.failedFuture(ModelFallbacks.failedToo(err, model, next)));
+      });
+    }
+    return opened.onFailure(err -> request.put("model", asked));
+  }
+
   /** Streams an Ollama call ({@code /api/chat} or {@code /api/generate}); the first frame names the backend. */
   void stream(String path, OperationCall call, FrameSink out) {
     JsonObject request = upstreamRequest(call);
+    String asked = request.getString("model");
     long t0 = System.nanoTime();
     String key = call.header(API_KEY_ID);
-    budgets.check(call.principal(), key).compose(standing -> explained(router.open(path, request), call, request).map(s -> new Opened(s, standing)))
+    budgets.check(call.principal(), key).compose(standing -> open(path, call, request).map(s -> new Opened(s, standing)))
       .onComplete(ar -> {
         if (ar.failed()) {
           out.fail(ar.cause());
@@ -73,6 +97,9 @@ final class ModelCalls {
           if (ttft[0] < 0) {
             ttft[0] = (System.nanoTime() - t0) / 1e6;
             chunk = chunk.copy().put("backend", s.backend().name());
+            if (!asked.equals(request.getString("model"))) {
+              chunk.put("fallback_model", request.getString("model"));
+            }
             if (ar.result().standing() != null) {
               chunk.put("ratelimit", ar.result().standing().toJson());
             }
@@ -95,6 +122,7 @@ final class ModelCalls {
   /** A whole answer: from the cache when reproducible and known, else from a backend. */
   Future<Reply> whole(String path, OperationCall call) {
     JsonObject request = upstreamRequest(call);
+    String asked = request.getString("model");
     long t0 = System.nanoTime();
     String key = call.header(API_KEY_ID);
     String cacheKey = cache.key(path, request);
@@ -105,7 +133,7 @@ final class ModelCalls {
         return Future.succeededFuture(limits(Reply.of(body, 200), standing)
           .header("x-model-backend", hit.getString("backend")).header("x-cache", "hit"));
       }
-      return explained(router.open(path, request), call, request).compose(s -> {
+      return open(path, call, request).compose(s -> {
         Promise<Reply> done = Promise.promise();
         ChatAnswer answer = new ChatAnswer();
         double[] ttft = {-1};
@@ -116,10 +144,15 @@ final class ModelCalls {
           answer.add(chunk);
         }, v -> {
           JsonObject body = "/api/generate".equals(path) ? answer.ollamaGenerate() : answer.ollamaChat();
-          cache.put(cacheKey, new JsonObject().put("backend", s.backend().name()).put("body", body));
+          boolean fellBack = !asked.equals(request.getString("model"));
+          // a fallback model's answer is not kept as the answer of the model asked for
+          if (!fellBack) {
+            cache.put(cacheKey, new JsonObject().put("backend", s.backend().name()).put("body", body));
+          }
           record(call, request, s.backend(), answer.last(), ttft[0], t0, null, false, false);
-          done.complete(limits(Reply.of(body, 200), standing).header("x-model-backend", s.backend().name())
-            .header("x-cache", cacheKey == null ? "off" : "miss"));
+          Reply reply = limits(Reply.of(body, 200), standing).header("x-model-backend", s.backend().name())
+            .header("x-cache", cacheKey == null ? "off" : "miss");
+          done.complete(fellBack ? reply.header("x-model-fallback", request.getString("model")) : reply);
         }, err -> {
           record(call, request, s.backend(), answer.last(), ttft[0], t0, err, false, false);
           done.fail(err);
