@@ -18,7 +18,8 @@ import io.vertx.ext.web.handler.BodyHandler;
 
 /**
  * The OpenAI-compatible ({@code /chat/completions}, {@code /v1/chat/completions},
- * {@code /v1/models}) and Ollama-compatible ({@code /api/chat}) endpoints. They translate the wire
+ * {@code /v1/models}), Anthropic-compatible ({@code /v1/messages}) and Ollama-compatible
+ * ({@code /api/chat}) endpoints. They translate the wire
  * format and call L04's own operations, so validation, routing and accounting are the same for
  * every entry point. Streams are served in-process ({@link LocalStream}: the operation's handler
  * writes straight into the HTTP response, no bus hop between L04 and itself); whole answers go over
@@ -41,6 +42,16 @@ final class CompatRoutes {
        "max_tokens":{"type":"integer"},"seed":{"type":"integer"},
        "stream_options":{"type":"object","properties":{"include_usage":{"type":"boolean"}}}}}"""));
 
+  private static final InputValidator ANTHROPIC_MESSAGES = InputValidator.of("anthropic-messages", new JsonObject("""
+    {"type":"object","required":["model","max_tokens","messages"],
+     "properties":{"model":{"type":"string","minLength":1,"maxLength":200},"max_tokens":{"type":"integer","minimum":1},
+       "messages":{"type":"array","minItems":1,"items":{"type":"object","required":["role","content"],
+         "properties":{"role":{"enum":["user","assistant"]},
+           "content":{"type":["string","array"],"items":{"type":"object","required":["type"]}}}}},
+       "system":{"type":["string","array"]},"stream":{"type":"boolean"},"temperature":{"type":"number"},
+       "top_p":{"type":"number"},"top_k":{"type":"integer"},"stop_sequences":{"type":"array","items":{"type":"string"}},
+       "tools":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"}}}}}}"""));
+
   private final BusClient bus;
   private final LocalStream local;
   private final long bodyLimit;
@@ -59,6 +70,7 @@ final class CompatRoutes {
       .onSuccess(r -> json(ctx, 200, (JsonObject) r)).onFailure(ctx::fail));
     router.post("/api/chat").handler(body).handler(ctx -> ollama(ctx, "l04.chat"));
     router.post("/api/generate").handler(body).handler(ctx -> ollama(ctx, "l04.generate"));
+    router.post("/v1/messages").handler(body).handler(this::anthropicMessages);
     router.post("/embeddings").handler(body).handler(this::openAiEmbeddings);
     router.post("/v1/embeddings").handler(body).handler(this::openAiEmbeddings);
   }
@@ -115,15 +127,43 @@ final class CompatRoutes {
     boolean includeUsage = in.getJsonObject("stream_options", new JsonObject()).getBoolean("include_usage", false);
     OpenAiFormat.ChunkWriter writer = new OpenAiFormat.ChunkWriter(in.getString("model"), includeUsage);
     if (!in.getBoolean("stream", false)) {
-      bus.call("l04.chat", request, caller, forwarded(ctx)).onSuccess(reply -> {
-        ChatAnswer answer = new ChatAnswer();
-        answer.add((JsonObject) reply.body());
-        reply.headers().forEach(ctx.response()::putHeader);
-        json(ctx, 200, writer.completion(answer));
-      }).onFailure(ctx::fail);
+      whole(ctx, request, caller, writer::completion);
       return;
     }
     local.serve("l04.chat.stream", request, caller, forwarded(ctx), sink(ctx, openAi(writer)));
+  }
+
+  /** Anthropic's Messages API: SSE stream events with {@code "stream": true}, else one message. */
+  private void anthropicMessages(RoutingContext ctx) {
+    JsonObject in;
+    JsonObject request;
+    try {
+      in = jsonBody(ctx);
+      ANTHROPIC_MESSAGES.validate(in);
+      request = AnthropicFormat.toOllama(in);
+    } catch (PlatformException e) {
+      HttpErrors.send(ctx, e);
+      return;
+    }
+    Caller caller = Caller.fromHeaders(ctx.request().headers());
+    String model = in.getString("model");
+    if (!in.getBoolean("stream", false)) {
+      whole(ctx, request, caller, answer -> AnthropicFormat.message(model, answer));
+      return;
+    }
+    AnthropicFormat.EventWriter writer = new AnthropicFormat.EventWriter(model);
+    local.serve("l04.chat.stream", request, caller, forwarded(ctx),
+      sink(ctx, new HttpStreams.Format("text/event-stream", writer::sse, "", (e, body) -> AnthropicFormat.error(e))));
+  }
+
+  /** A whole chat answer over the bus ({@code l04.chat}), rendered in a client's format, with the operation's headers. */
+  private void whole(RoutingContext ctx, JsonObject request, Caller caller, java.util.function.Function<ChatAnswer, JsonObject> render) {
+    bus.call("l04.chat", request, caller, forwarded(ctx)).onSuccess(reply -> {
+      ChatAnswer answer = new ChatAnswer();
+      answer.add((JsonObject) reply.body());
+      reply.headers().forEach(ctx.response()::putHeader);
+      json(ctx, 200, render.apply(answer));
+    }).onFailure(ctx::fail);
   }
 
   /** Ollama's own API: streams NDJSON unless {@code "stream": false}. */
