@@ -57,6 +57,20 @@ public final class ChatRouter {
     });
   }
 
+  /**
+   * A model's details ({@code /api/show}) from a backend that has it: an Ollama server's own
+   * answer; for OpenAI-compatible and Anthropic backends, which have no such call, only what L04
+   * knows (its name, that it chats; nothing made up).
+   */
+  public Future<Served> show(JsonObject ollamaRequest) {
+    return route(ollamaRequest, b -> "ollama".equals(b.type())
+      ? OllamaCalls.post(upstream.pool(), b, "/api/show", ollamaRequest, timeouts).map(body -> new Served(b, body))
+      : Future.succeededFuture(new Served(b, new JsonObject().put("modelfile", "").put("parameters", "").put("template", "")
+        .put("details", new JsonObject().put("format", "").put("family", "").put("families", new JsonArray())
+          .put("parameter_size", "").put("quantization_level", ""))
+        .put("model_info", new JsonObject()).put("capabilities", new JsonArray().add("completion")))));
+  }
+
   /** An answer and the backend that gave it. */
   public record Served(Backend backend, JsonObject body) {
   }

@@ -43,6 +43,10 @@ public final class ModelGatewayLayer extends LayerVerticle {
 
   private static final long STOP_FLUSH_MS = 2_000;
 
+  static final String SHOW_SCHEMA = """
+    {"type":"object","properties":{"model":{"type":"string","minLength":1,"maxLength":200},
+      "name":{"type":"string","minLength":1,"maxLength":200},"verbose":{"type":"boolean"}}}""";
+
   private Backends backends;
   private HttpClientAgent upstream;
   private UpstreamConnections connections;
@@ -93,6 +97,13 @@ public final class ModelGatewayLayer extends LayerVerticle {
       .summary("Models the backends really have (OpenAI list shape)"), call -> Future.succeededFuture(modelList()));
     ops.add(Operation.get("/api/tags", "l04.models.tags")
       .summary("Models in Ollama's /api/tags shape"), call -> Future.succeededFuture(new JsonObject().put("models", tags())));
+    OllamaInfo info = new OllamaInfo(backends, router, upstream, timeouts, aliases);
+    ops.add(Operation.post("/api/show", "l04.models.show").schema(new JsonObject(SHOW_SCHEMA)).status(200)
+      .summary("A model's details (Ollama /api/show), from a backend that has it"), call -> info.show(call.input()));
+    ops.add(Operation.get("/api/ps", "l04.models.ps")
+      .summary("Models loaded on the Ollama backends now (Ollama /api/ps, all backends in one list)"), call -> info.ps());
+    ops.add(Operation.get("/api/version", "l04.version")
+      .summary("The version of the first reachable Ollama backend (Ollama /api/version)"), call -> info.version());
     ops.add(Operation.get("/backends", "l04.backends.list")
       .summary("Backends with reachability, models and circuit state"), call -> Future.succeededFuture(backendList()));
   }

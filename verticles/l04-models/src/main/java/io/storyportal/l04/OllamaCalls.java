@@ -6,20 +6,32 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 
-/** Non-streamed calls to a backend ({@code /api/embed}, {@code /v1/embeddings}), with the same failure model as streams. */
+/**
+ * Non-streamed calls to a backend ({@code /api/embed}, {@code /v1/embeddings}, {@code /api/show},
+ * {@code /api/version}, {@code /api/ps}), with the same failure model as streams.
+ */
 final class OllamaCalls {
 
   private OllamaCalls() {
   }
 
   static Future<JsonObject> post(HttpClient http, Backend b, String path, JsonObject body, Timeouts timeouts) {
-    String where = "backend " + b.name() + " (" + b.url() + "), model " + body.getString("model") + ": ";
-    RequestOptions opts = b.authenticate(new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(b.url() + path)
+    return send(http, b, HttpMethod.POST, path, body, timeouts);
+  }
+
+  /** A GET of a backend's own information ({@code /api/version}, {@code /api/ps}). */
+  static Future<JsonObject> get(HttpClient http, Backend b, String path, Timeouts timeouts) {
+    return send(http, b, HttpMethod.GET, path, null, timeouts);
+  }
+
+  private static Future<JsonObject> send(HttpClient http, Backend b, HttpMethod method, String path, JsonObject body, Timeouts timeouts) {
+    String where = "backend " + b.name() + " (" + b.url() + ")" + (body == null ? "" : ", model " + body.getString("model")) + ": ";
+    RequestOptions opts = b.authenticate(new RequestOptions().setMethod(method).setAbsoluteURI(b.url() + path)
       .setConnectTimeout(timeouts.connectMs()).setIdleTimeout(timeouts.firstTokenMs() / 1000 + 1)
       .putHeader("content-type", "application/json"));
     return http.request(opts)
       .recover(err -> Future.failedFuture(new UpstreamException(503, "UPSTREAM_UNREACHABLE", where + "cannot connect: " + err.getMessage(), true)))
-      .compose(req -> req.send(body.toBuffer())
+      .compose(req -> (body == null ? req.send() : req.send(body.toBuffer()))
         .recover(err -> Future.failedFuture(new UpstreamException(503, "UPSTREAM_UNREACHABLE", where + "request failed: " + err.getMessage(), true))))
       .compose(resp -> resp.body()
         .recover(err -> Future.failedFuture(new UpstreamException(502, "UPSTREAM_ERROR", where + "answer broke: " + err.getMessage(), true)))

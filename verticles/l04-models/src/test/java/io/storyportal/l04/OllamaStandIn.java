@@ -105,6 +105,21 @@ final class OllamaStandIn {
       req.response().putHeader("content-type", "application/json").end(new JsonObject().put("models", list).encode());
       return;
     }
+    if (req.path().equals("/api/version")) {
+      req.response().putHeader("content-type", "application/json").end("{\"version\":\"0.9.6\"}");
+      return;
+    }
+    if (req.path().equals("/api/show")) {
+      req.body().onSuccess(b -> {
+        lastRequest = b.toJsonObject();
+        JsonObject details = new JsonObject(text("ollama/tags.json")).getJsonArray("models").getJsonObject(0).getJsonObject("details");
+        req.response().putHeader("content-type", "application/json").end(new JsonObject().put("modelfile", "FROM llama3.2")
+          .put("parameters", "stop \"<|eot_id|>\"").put("template", "{{ .Prompt }}").put("details", details)
+          .put("model_info", new JsonObject().put("general.architecture", "llama").put("llama.context_length", 131072))
+          .put("capabilities", new io.vertx.core.json.JsonArray().add("completion").add("tools")).encode());
+      });
+      return;
+    }
     if (req.path().equals("/api/embed")) {
       req.body().onSuccess(b -> {
         lastRequest = b.toJsonObject();
