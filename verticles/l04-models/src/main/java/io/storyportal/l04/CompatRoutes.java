@@ -42,6 +42,14 @@ final class CompatRoutes {
        "max_tokens":{"type":"integer"},"seed":{"type":"integer"},
        "stream_options":{"type":"object","properties":{"include_usage":{"type":"boolean"}}}}}"""));
 
+  private static final InputValidator OPENAI_COMPLETION = InputValidator.of("openai-completion", new JsonObject("""
+    {"type":"object","required":["model","prompt"],
+     "properties":{"model":{"type":"string","minLength":1,"maxLength":200},"prompt":{"type":["string","array"]},
+       "suffix":{"type":["string","null"]},"stream":{"type":"boolean"},"temperature":{"type":"number"},"top_p":{"type":"number"},
+       "max_tokens":{"type":["integer","null"]},"seed":{"type":"integer"},"n":{"type":"integer"},"echo":{"type":"boolean"},
+       "stop":{"type":["string","array","null"]},
+       "stream_options":{"type":"object","properties":{"include_usage":{"type":"boolean"}}}}}"""));
+
   private static final InputValidator ANTHROPIC_MESSAGES = InputValidator.of("anthropic-messages", new JsonObject("""
     {"type":"object","required":["model","max_tokens","messages"],
      "properties":{"model":{"type":"string","minLength":1,"maxLength":200},"max_tokens":{"type":"integer","minimum":1},
@@ -71,6 +79,8 @@ final class CompatRoutes {
     router.post("/api/chat").handler(body).handler(ctx -> ollama(ctx, "l04.chat"));
     router.post("/api/generate").handler(body).handler(ctx -> ollama(ctx, "l04.generate"));
     router.post("/v1/messages").handler(body).handler(this::anthropicMessages);
+    router.post("/completions").handler(body).handler(this::openAiCompletion);
+    router.post("/v1/completions").handler(body).handler(this::openAiCompletion);
     router.post("/embeddings").handler(body).handler(this::openAiEmbeddings);
     router.post("/v1/embeddings").handler(body).handler(this::openAiEmbeddings);
   }
@@ -127,10 +137,32 @@ final class CompatRoutes {
     boolean includeUsage = in.getJsonObject("stream_options", new JsonObject()).getBoolean("include_usage", false);
     OpenAiFormat.ChunkWriter writer = new OpenAiFormat.ChunkWriter(in.getString("model"), includeUsage);
     if (!in.getBoolean("stream", false)) {
-      whole(ctx, request, caller, writer::completion);
+      whole(ctx, "l04.chat", request, caller, writer::completion);
       return;
     }
-    local.serve("l04.chat.stream", request, caller, forwarded(ctx), sink(ctx, openAi(writer)));
+    local.serve("l04.chat.stream", request, caller, forwarded(ctx), sink(ctx, openAi(writer::sse)));
+  }
+
+  /** OpenAI's legacy completions (code-completion tools, fill-in-the-middle with {@code suffix}) on {@code l04.generate}. */
+  private void openAiCompletion(RoutingContext ctx) {
+    JsonObject in;
+    JsonObject request;
+    try {
+      in = jsonBody(ctx);
+      OPENAI_COMPLETION.validate(in);
+      request = OpenAiFormat.completionToOllama(in);
+    } catch (PlatformException e) {
+      HttpErrors.send(ctx, e);
+      return;
+    }
+    Caller caller = Caller.fromHeaders(ctx.request().headers());
+    boolean includeUsage = in.getJsonObject("stream_options", new JsonObject()).getBoolean("include_usage", false);
+    OpenAiFormat.CompletionWriter writer = new OpenAiFormat.CompletionWriter(in.getString("model"), includeUsage);
+    if (!in.getBoolean("stream", false)) {
+      whole(ctx, "l04.generate", request, caller, writer::completion);
+      return;
+    }
+    local.serve("l04.generate.stream", request, caller, forwarded(ctx), sink(ctx, openAi(writer::sse)));
   }
 
   /** Anthropic's Messages API: SSE stream events with {@code "stream": true}, else one message. */
@@ -148,7 +180,7 @@ final class CompatRoutes {
     Caller caller = Caller.fromHeaders(ctx.request().headers());
     String model = in.getString("model");
     if (!in.getBoolean("stream", false)) {
-      whole(ctx, request, caller, answer -> AnthropicFormat.message(model, answer));
+      whole(ctx, "l04.chat", request, caller, answer -> AnthropicFormat.message(model, answer));
       return;
     }
     AnthropicFormat.EventWriter writer = new AnthropicFormat.EventWriter(model);
@@ -156,9 +188,10 @@ final class CompatRoutes {
       sink(ctx, new HttpStreams.Format("text/event-stream", writer::sse, "", (e, body) -> AnthropicFormat.error(e))));
   }
 
-  /** A whole chat answer over the bus ({@code l04.chat}), rendered in a client's format, with the operation's headers. */
-  private void whole(RoutingContext ctx, JsonObject request, Caller caller, java.util.function.Function<ChatAnswer, JsonObject> render) {
-    bus.call("l04.chat", request, caller, forwarded(ctx)).onSuccess(reply -> {
+  /** A whole answer of {@code operation} over the bus, rendered in a client's format, with the operation's headers. */
+  private void whole(RoutingContext ctx, String operation, JsonObject request, Caller caller,
+                     java.util.function.Function<ChatAnswer, JsonObject> render) {
+    bus.call(operation, request, caller, forwarded(ctx)).onSuccess(reply -> {
       ChatAnswer answer = new ChatAnswer();
       answer.add((JsonObject) reply.body());
       reply.headers().forEach(ctx.response()::putHeader);
@@ -191,8 +224,8 @@ final class CompatRoutes {
     (e, body) -> new JsonObject().put("error", e.getMessage()).encode() + "\n");
 
   /** OpenAI's SSE: each Ollama chunk becomes 0–3 chat.completion.chunks; a failure is a data event with the error body. */
-  private static HttpStreams.Format openAi(OpenAiFormat.ChunkWriter writer) {
-    return new HttpStreams.Format("text/event-stream", writer::sse, "data: [DONE]\n\n", (e, body) -> "data: " + body.encode() + "\n\n");
+  private static HttpStreams.Format openAi(java.util.function.Function<JsonObject, Buffer> events) {
+    return new HttpStreams.Format("text/event-stream", events, "data: [DONE]\n\n", (e, body) -> "data: " + body.encode() + "\n\n");
   }
 
   /** The first frame names the backend, the fallback model if one answered, and the caller's token budget: those become headers. */

@@ -243,6 +243,92 @@ public final class OpenAiFormat {
     }
   }
 
+  /**
+   * OpenAI's legacy completions request ({@code /v1/completions}, what code-completion tools send,
+   * with {@code suffix} for fill-in-the-middle) → Ollama /api/generate request.
+   */
+  public static JsonObject completionToOllama(JsonObject in) {
+    Object prompt = in.getValue("prompt");
+    if (prompt instanceof JsonArray list) {
+      if (list.size() != 1 || !(list.getValue(0) instanceof String)) {
+        throw PlatformException.badRequest("VALIDATION_FAILED", "prompt must be one string (one completion per request)", null);
+      }
+      prompt = list.getString(0);
+    }
+    if (in.getInteger("n", 1) != 1 || in.getBoolean("echo", false)) {
+      throw PlatformException.badRequest("VALIDATION_FAILED", "n other than 1 and echo are not supported", null);
+    }
+    JsonObject options = new JsonObject();
+    copy(in, "temperature", options, "temperature");
+    copy(in, "top_p", options, "top_p");
+    copy(in, "seed", options, "seed");
+    copy(in, "frequency_penalty", options, "frequency_penalty");
+    copy(in, "presence_penalty", options, "presence_penalty");
+    copy(in, "max_tokens", options, "num_predict");
+    Object stop = in.getValue("stop");
+    if (stop instanceof String st) {
+      options.put("stop", new JsonArray().add(st));
+    } else if (stop instanceof JsonArray a) {
+      options.put("stop", a);
+    }
+    JsonObject out = new JsonObject().put("model", in.getString("model")).put("prompt", prompt);
+    if (in.getString("suffix") != null) {
+      out.put("suffix", in.getString("suffix"));
+    }
+    return options.isEmpty() ? out : out.put("options", options);
+  }
+
+  /** Turns the Ollama generate chunks of one answer into {@code text_completion} objects, in order. */
+  public static final class CompletionWriter {
+    private final String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    private final long created = System.currentTimeMillis() / 1000;
+    private final String model;
+    private final boolean includeUsage;
+
+    public CompletionWriter(String model, boolean includeUsage) {
+      this.model = model;
+      this.includeUsage = includeUsage;
+    }
+
+    /** The SSE events for one Ollama chunk: its text, then (last chunk) the finish reason and usage when asked. */
+    public Buffer sse(JsonObject ollama) {
+      StringBuilder out = new StringBuilder();
+      String text = ollama.getString("response", "");
+      boolean done = ollama.getBoolean("done", false);
+      if (!text.isEmpty() || done) {
+        out.append("data: ").append(chunk(text, done ? reason(ollama.getString("done_reason")) : null).encode()).append("\n\n");
+      }
+      if (done && includeUsage) {
+        out.append("data: ").append(base().put("choices", new JsonArray()).put("usage", usage(ollama)).encode()).append("\n\n");
+      }
+      return Buffer.buffer(out.toString());
+    }
+
+    private JsonObject chunk(String text, String finish) {
+      JsonObject choice = new JsonObject().put("text", text).put("index", 0).putNull("logprobs");
+      if (finish == null) {
+        choice.putNull("finish_reason");
+      } else {
+        choice.put("finish_reason", finish);
+      }
+      return base().put("choices", new JsonArray().add(choice));
+    }
+
+    private static String reason(String doneReason) {
+      return "length".equals(doneReason) ? "length" : "stop";
+    }
+
+    private JsonObject base() {
+      return new JsonObject().put("id", id).put("object", "text_completion").put("created", created).put("model", model)
+        .put("system_fingerprint", "fp_ollama");
+    }
+
+    /** A whole (non-streamed) completion from the collected answer. */
+    public JsonObject completion(ChatAnswer answer) {
+      return chunk(answer.content(), reason(answer.doneReason())).put("usage", usage(answer.last()));
+    }
+  }
+
   static JsonObject usage(JsonObject finalChunk) {
     int prompt = finalChunk.getInteger("prompt_eval_count", 0);
     int completion = finalChunk.getInteger("eval_count", 0);
