@@ -182,10 +182,7 @@ class ObservabilityTest {
   @Test
   void aModelCallKeepsTheApiKeyItWasMadeWithWhenL01KnowsIt() {
     String caller = "keyed-" + UUID.randomUUID();
-    String userId = F.sql.preparedQuery("INSERT INTO users (username, password_hash) VALUES ($1, 'x') RETURNING id")
-      .execute(io.vertx.sqlclient.Tuple.of("u" + UUID.randomUUID().toString().substring(0, 8))).await().iterator().next().getUUID("id").toString();
-    String keyId = F.sql.preparedQuery("INSERT INTO api_keys (user_id, name, prefix, key_hash) VALUES ($1::uuid, 'k', 'sp_', $2) RETURNING id")
-      .execute(io.vertx.sqlclient.Tuple.of(userId, UUID.randomUUID().toString())).await().iterator().next().getUUID("id").toString();
+    String keyId = newUserWithKey()[1];
     JsonObject call = new JsonObject().put("caller", caller).put("model", "llama3.2").put("status", "success");
     assertThat(F.post("/llm-requests", call.copy().put("api_key_id", keyId)).statusCode()).isEqualTo(201);
     // an id that names no key (or is no uuid at all) is recorded as no key, not refused
@@ -203,10 +200,9 @@ class ObservabilityTest {
   @Test
   void aBatchOfModelCallsIsRecordedWholeOrNotAtAllAndOutlivesItsKey() {
     String caller = "batch-" + UUID.randomUUID();
-    String userId = F.sql.preparedQuery("INSERT INTO users (username, password_hash) VALUES ($1, 'x') RETURNING id")
-      .execute(io.vertx.sqlclient.Tuple.of("u" + UUID.randomUUID().toString().substring(0, 8))).await().iterator().next().getUUID("id").toString();
-    String keyId = F.sql.preparedQuery("INSERT INTO api_keys (user_id, name, prefix, key_hash) VALUES ($1::uuid, 'k', 'sp_', $2) RETURNING id")
-      .execute(io.vertx.sqlclient.Tuple.of(userId, UUID.randomUUID().toString())).await().iterator().next().getUUID("id").toString();
+    String[] userAndKey = newUserWithKey();
+    String userId = userAndKey[0];
+    String keyId = userAndKey[1];
     JsonObject call = new JsonObject().put("caller", caller).put("model", "llama3.2").put("status", "success")
       .put("prompt_tokens", 3).put("completion_tokens", 4);
     JsonArray rows = new JsonArray();
@@ -232,5 +228,14 @@ class ObservabilityTest {
     JsonArray after = F.get("/llm-requests?caller=" + caller).bodyAsJsonObject().getJsonArray("items");
     assertThat(after).hasSize(3);
     assertThat(after.stream().map(o -> ((JsonObject) o).getValue("api_key_id")).filter(java.util.Objects::nonNull).toList()).isEmpty();
+  }
+
+  /** A user with one API key, written straight into the tables: {user id, key id}. */
+  static String[] newUserWithKey() {
+    String userId = F.sql.preparedQuery("INSERT INTO users (username, password_hash) VALUES ($1, 'x') RETURNING id")
+      .execute(io.vertx.sqlclient.Tuple.of("u" + UUID.randomUUID().toString().substring(0, 8))).await().iterator().next().getUUID("id").toString();
+    String keyId = F.sql.preparedQuery("INSERT INTO api_keys (user_id, name, prefix, key_hash) VALUES ($1::uuid, 'k', 'sp_', $2) RETURNING id")
+      .execute(io.vertx.sqlclient.Tuple.of(userId, UUID.randomUUID().toString())).await().iterator().next().getUUID("id").toString();
+    return new String[] {userId, keyId};
   }
 }

@@ -147,21 +147,16 @@ final class AnthropicBackend {
 
   /** SSE of Messages stream events → Ollama chunks; a tool call's input fragments are joined. */
   static ChunkDecoder decoder(String model, boolean generate) {
-    return new ChunkDecoder() {
+    // "event: …" lines are skipped: every data line names its own type
+    return new SseEvents.Decoder() {
       /** Tool-use blocks being received, by block index: name and the input's JSON so far. */
       private final Map<Integer, String[]> tools = new TreeMap<>();
       private String stopReason;
       private int inputTokens;
       private int outputTokens;
-      private boolean done;
 
       @Override
-      public List<JsonObject> decode(Buffer raw) throws LineError {
-        // "event: …" lines are skipped: every data line names its own type
-        Buffer data = SseEvents.data(raw);
-        if (done || data == null) {
-          return List.of();
-        }
+      protected List<JsonObject> event(Buffer data) throws LineError {
         JsonObject event = SseEvents.object(data);
         String type = event.getString("type", "");
         switch (type) {
@@ -203,7 +198,7 @@ final class AnthropicBackend {
             return List.of();
           }
           case "message_stop" -> {
-            done = true;
+            end();
             return List.of(OllamaChunks.last(model, generate, doneReason(stopReason), inputTokens, outputTokens));
           }
           case "error" -> {

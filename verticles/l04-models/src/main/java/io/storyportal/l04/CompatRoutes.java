@@ -123,19 +123,14 @@ final class CompatRoutes {
   }
 
   private void openAiChat(RoutingContext ctx) {
-    JsonObject in;
-    JsonObject request;
-    try {
-      in = jsonBody(ctx);
-      OPENAI_CHAT.validate(in);
-      request = OpenAiFormat.toOllama(in);
-    } catch (PlatformException e) {
-      HttpErrors.send(ctx, e);
+    Translated t = translate(ctx, OPENAI_CHAT, OpenAiFormat::toOllama);
+    if (t == null) {
       return;
     }
+    JsonObject in = t.in();
+    JsonObject request = t.request();
     Caller caller = Caller.fromHeaders(ctx.request().headers());
-    boolean includeUsage = in.getJsonObject("stream_options", new JsonObject()).getBoolean("include_usage", false);
-    OpenAiFormat.ChunkWriter writer = new OpenAiFormat.ChunkWriter(in.getString("model"), includeUsage);
+    OpenAiFormat.ChunkWriter writer = new OpenAiFormat.ChunkWriter(in.getString("model"), includeUsage(in));
     if (!in.getBoolean("stream", false)) {
       whole(ctx, "l04.chat", request, caller, writer::completion);
       return;
@@ -145,19 +140,14 @@ final class CompatRoutes {
 
   /** OpenAI's legacy completions (code-completion tools, fill-in-the-middle with {@code suffix}) on {@code l04.generate}. */
   private void openAiCompletion(RoutingContext ctx) {
-    JsonObject in;
-    JsonObject request;
-    try {
-      in = jsonBody(ctx);
-      OPENAI_COMPLETION.validate(in);
-      request = OpenAiFormat.completionToOllama(in);
-    } catch (PlatformException e) {
-      HttpErrors.send(ctx, e);
+    Translated t = translate(ctx, OPENAI_COMPLETION, OpenAiFormat::completionToOllama);
+    if (t == null) {
       return;
     }
+    JsonObject in = t.in();
+    JsonObject request = t.request();
     Caller caller = Caller.fromHeaders(ctx.request().headers());
-    boolean includeUsage = in.getJsonObject("stream_options", new JsonObject()).getBoolean("include_usage", false);
-    OpenAiFormat.CompletionWriter writer = new OpenAiFormat.CompletionWriter(in.getString("model"), includeUsage);
+    OpenAiFormat.CompletionWriter writer = new OpenAiFormat.CompletionWriter(in.getString("model"), includeUsage(in));
     if (!in.getBoolean("stream", false)) {
       whole(ctx, "l04.generate", request, caller, writer::completion);
       return;
@@ -167,16 +157,12 @@ final class CompatRoutes {
 
   /** Anthropic's Messages API: SSE stream events with {@code "stream": true}, else one message. */
   private void anthropicMessages(RoutingContext ctx) {
-    JsonObject in;
-    JsonObject request;
-    try {
-      in = jsonBody(ctx);
-      ANTHROPIC_MESSAGES.validate(in);
-      request = AnthropicFormat.toOllama(in);
-    } catch (PlatformException e) {
-      HttpErrors.send(ctx, e);
+    Translated t = translate(ctx, ANTHROPIC_MESSAGES, AnthropicFormat::toOllama);
+    if (t == null) {
       return;
     }
+    JsonObject in = t.in();
+    JsonObject request = t.request();
     Caller caller = Caller.fromHeaders(ctx.request().headers());
     String model = in.getString("model");
     if (!in.getBoolean("stream", false)) {
@@ -186,6 +172,26 @@ final class CompatRoutes {
     AnthropicFormat.EventWriter writer = new AnthropicFormat.EventWriter(model);
     local.serve("l04.chat.stream", request, caller, forwarded(ctx),
       sink(ctx, new HttpStreams.Format("text/event-stream", writer::sse, "", (e, body) -> AnthropicFormat.error(e))));
+  }
+
+  /** A client's request in its own format, and the canonical request built from it. */
+  private record Translated(JsonObject in, JsonObject request) {
+  }
+
+  /** The body, checked by {@code validator} and translated; null when refused (the 4xx was sent). */
+  private static Translated translate(RoutingContext ctx, InputValidator validator, java.util.function.Function<JsonObject, JsonObject> toOllama) {
+    try {
+      JsonObject in = jsonBody(ctx);
+      validator.validate(in);
+      return new Translated(in, toOllama.apply(in));
+    } catch (PlatformException e) {
+      HttpErrors.send(ctx, e);
+      return null;
+    }
+  }
+
+  private static boolean includeUsage(JsonObject in) {
+    return in.getJsonObject("stream_options", new JsonObject()).getBoolean("include_usage", false);
   }
 
   /** A whole answer of {@code operation} over the bus, rendered in a client's format, with the operation's headers. */

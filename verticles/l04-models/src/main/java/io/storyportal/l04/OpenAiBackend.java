@@ -88,21 +88,16 @@ final class OpenAiBackend {
 
   /** SSE of chat.completion.chunk objects → Ollama chunks; tool-call argument fragments are joined. */
   static ChunkDecoder decoder(String model, boolean generate) {
-    return new ChunkDecoder() {
+    return new SseEvents.Decoder() {
       private final Map<Integer, JsonObject> calls = new TreeMap<>();
       private String finish;
       private JsonObject usage;
-      private boolean done;
 
       @Override
-      public List<JsonObject> decode(Buffer raw) throws LineError {
+      protected List<JsonObject> event(Buffer data) throws LineError {
         // the event's JSON is parsed where it lies in the line's bytes, as Ollama's lines are
-        Buffer data = SseEvents.data(raw);
-        if (done || data == null) {
-          return List.of();
-        }
         if (SseEvents.is(data, DONE)) {
-          done = true;
+          end();
           return List.of(last());
         }
         JsonObject chunk = SseEvents.object(data);

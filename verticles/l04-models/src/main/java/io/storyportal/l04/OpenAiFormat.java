@@ -21,8 +21,8 @@ public final class OpenAiFormat {
   private OpenAiFormat() {
   }
 
-  /** OpenAI request → Ollama /api/chat request. */
-  public static JsonObject toOllama(JsonObject in) {
+  /** An OpenAI request's sampling settings as Ollama's {@code options} (chat and legacy completions alike). */
+  private static JsonObject options(JsonObject in) {
     JsonObject options = new JsonObject();
     copy(in, "temperature", options, "temperature");
     copy(in, "top_p", options, "top_p");
@@ -37,6 +37,12 @@ public final class OpenAiFormat {
     } else if (stop instanceof JsonArray a) {
       options.put("stop", a);
     }
+    return options;
+  }
+
+  /** OpenAI request → Ollama /api/chat request. */
+  public static JsonObject toOllama(JsonObject in) {
+    JsonObject options = options(in);
     JsonArray messages = new JsonArray();
     for (Object o : in.getJsonArray("messages", new JsonArray())) {
       messages.add(message((JsonObject) o));
@@ -258,19 +264,7 @@ public final class OpenAiFormat {
     if (in.getInteger("n", 1) != 1 || in.getBoolean("echo", false)) {
       throw PlatformException.badRequest("VALIDATION_FAILED", "n other than 1 and echo are not supported", null);
     }
-    JsonObject options = new JsonObject();
-    copy(in, "temperature", options, "temperature");
-    copy(in, "top_p", options, "top_p");
-    copy(in, "seed", options, "seed");
-    copy(in, "frequency_penalty", options, "frequency_penalty");
-    copy(in, "presence_penalty", options, "presence_penalty");
-    copy(in, "max_tokens", options, "num_predict");
-    Object stop = in.getValue("stop");
-    if (stop instanceof String st) {
-      options.put("stop", new JsonArray().add(st));
-    } else if (stop instanceof JsonArray a) {
-      options.put("stop", a);
-    }
+    JsonObject options = options(in);
     JsonObject out = new JsonObject().put("model", in.getString("model")).put("prompt", prompt);
     if (in.getString("suffix") != null) {
       out.put("suffix", in.getString("suffix"));

@@ -31,6 +31,28 @@ final class SseEvents {
     return line.slice(at, end);
   }
 
+  /**
+   * A decoder of a backend's SSE answer: each {@code data:} line's payload goes to {@link #event},
+   * other lines are skipped, and nothing is read once {@link #end} was called.
+   */
+  abstract static class Decoder implements ChunkDecoder {
+    private boolean done;
+
+    @Override
+    public final java.util.List<JsonObject> decode(Buffer line) throws LineError {
+      Buffer data = data(line);
+      return done || data == null ? java.util.List.of() : event(data);
+    }
+
+    /** The chunks of one event's payload. */
+    protected abstract java.util.List<JsonObject> event(Buffer data) throws LineError;
+
+    /** The answer is complete: what follows is not read. */
+    protected void end() {
+      done = true;
+    }
+  }
+
   /** Whether {@code data} is exactly {@code word}. */
   static boolean is(Buffer data, byte[] word) {
     return data.length() == word.length && startsWith(data, 0, data.length(), word);

@@ -1,8 +1,5 @@
 package io.storyportal.l04;
 
-import io.storyportal.kernel.testing.Pause;
-import io.storyportal.kernel.testing.TestConfig;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -10,7 +7,6 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,11 +25,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class AnthropicBackendTest {
 
-  Vertx vertx;
+  Vertx standIns;
   HttpServer anthropic;
-  OllamaStandIn ollama;
-  ModelGatewayLayer layer;
-  WebClient http;
+  GatewayFixture g;
   final AtomicReference<JsonObject> lastRequest = new AtomicReference<>();
   final AtomicReference<MultiMap> lastHeaders = new AtomicReference<>();
   final AtomicInteger messages = new AtomicInteger();
@@ -43,8 +37,8 @@ class AnthropicBackendTest {
 
   @BeforeEach
   void start() {
-    vertx = Vertx.vertx();
-    anthropic = vertx.createHttpServer().requestHandler(req -> {
+    standIns = Vertx.vertx();
+    anthropic = standIns.createHttpServer().requestHandler(req -> {
       lastHeaders.set(MultiMap.caseInsensitiveMultiMap().addAll(req.headers()));
       if (!System.getenv("PATH").equals(req.getHeader("x-api-key")) || !"2023-06-01".equals(req.getHeader("anthropic-version"))) {
         req.response().setStatusCode(401).end("{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\",\"message\":\"invalid x-api-key\"}}");
@@ -72,33 +66,26 @@ class AnthropicBackendTest {
         req.response().end();
       });
     }).listen(0, "127.0.0.1").await();
-    ollama = new OllamaStandIn(vertx);
-    ollama.models = List.of("claude-sonnet-4-5");
-    JsonObject conf = TestConfig.load(Map.of("redis.url", "redis://127.0.0.1:1", "models.retryBackoffMs", "10"));
-    conf.getJsonObject("models").put("backends", new JsonArray()
-      .add(new JsonObject().put("name", "claude").put("type", "anthropic").put("url", "http://127.0.0.1:" + anthropic.actualPort())
-        .put("apiKeyEnv", "PATH").put("priority", 0))
-      .add(new JsonObject().put("name", "local").put("type", "ollama").put("url", ollama.url()).put("priority", 1)));
-    layer = new ModelGatewayLayer();
-    vertx.deployVerticle(layer, new DeploymentOptions().setConfig(conf)).await();
-    http = WebClient.create(vertx);
-    for (int i = 0; i < 100 && get("/backends").bodyAsJsonObject().getJsonArray("backends").stream()
-      .anyMatch(b -> !((JsonObject) b).getBoolean("reachable")); i++) {
-      Pause.millis(20);
-    }
+    // Anthropic first; the fixture's Ollama stand-in, "local", is the fallback
+    g = new GatewayFixture(1, Map.of(), models -> models.getJsonArray("backends")
+        .add(new JsonObject().put("name", "claude").put("type", "anthropic").put("url", "http://127.0.0.1:" + anthropic.actualPort())
+          .put("apiKeyEnv", "PATH").put("priority", 0))
+        .getJsonObject(0).put("name", "local").put("priority", 1),
+      ollama -> ollama.get(0).models = List.of("claude-sonnet-4-5"));
   }
 
   @AfterEach
   void stop() {
-    vertx.close().await();
+    g.close();
+    standIns.close().await();
   }
 
   HttpResponse<Buffer> get(String path) {
-    return http.get(layer.actualPort(), "127.0.0.1", path).send().await();
+    return g.get(path);
   }
 
   HttpResponse<Buffer> post(String path, JsonObject body) {
-    return http.post(layer.actualPort(), "127.0.0.1", path).sendJsonObject(body).await();
+    return g.post(path, body);
   }
 
   static JsonObject chat() {
