@@ -181,6 +181,9 @@ final class AnthropicBackend {
             if ("text_delta".equals(delta.getString("type")) && !delta.getString("text", "").isEmpty()) {
               return List.of(OllamaChunks.piece(model, generate, delta.getString("text")));
             }
+            if ("thinking_delta".equals(delta.getString("type")) && !delta.getString("thinking", "").isEmpty()) {
+              return List.of(OllamaChunks.thought(model, generate, delta.getString("thinking")));
+            }
             String[] tool = tools.get(event.getInteger("index", -1));
             if ("input_json_delta".equals(delta.getString("type")) && tool != null) {
               tool[1] += delta.getString("partial_json", "");
@@ -207,7 +210,7 @@ final class AnthropicBackend {
               + (error.getString("type") == null ? "" : " (" + error.getString("type") + ")"));
           }
           default -> {
-            // ping, and block kinds Ollama's chunks have no place for (thinking, citations)
+            // ping, and what Ollama's chunks have no place for (thinking signatures, citations)
             return List.of();
           }
         }

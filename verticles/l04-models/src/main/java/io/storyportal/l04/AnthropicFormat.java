@@ -81,6 +81,10 @@ final class AnthropicFormat {
       options.put("stop", in.getJsonArray("stop_sequences"));
     }
     JsonObject out = new JsonObject().put("model", in.getString("model")).put("messages", messages).put("options", options);
+    JsonObject thinking = in.getJsonObject("thinking");
+    if (thinking != null) {
+      out.put("think", "enabled".equals(thinking.getString("type")));
+    }
     JsonArray tools = in.getJsonArray("tools");
     if (tools != null && !tools.isEmpty()) {
       JsonArray converted = new JsonArray();
@@ -129,6 +133,10 @@ final class AnthropicFormat {
   /** A whole answer as one {@code message}. */
   static JsonObject message(String model, ChatAnswer answer) {
     JsonArray content = new JsonArray();
+    if (!answer.thinking().isEmpty()) {
+      // no signature: the reasoning comes from a model behind L04, not from Anthropic
+      content.add(new JsonObject().put("type", "thinking").put("thinking", answer.thinking()).put("signature", ""));
+    }
     if (!answer.content().isEmpty()) {
       content.add(new JsonObject().put("type", "text").put("text", answer.content()));
     }
@@ -149,9 +157,9 @@ final class AnthropicFormat {
   static final class EventWriter {
     private final String model;
     private boolean started;
-    /** Index of the next content block, and whether a text block is open. */
+    /** Index of the next content block, and the kind of the one open ("text", "thinking") or null. */
     private int blocks;
-    private boolean textOpen;
+    private String open;
     private boolean toolUse;
 
     EventWriter(String model) {
@@ -173,20 +181,18 @@ final class AnthropicFormat {
           .put("usage", new JsonObject().put("input_tokens", 0).put("output_tokens", 0))));
       }
       JsonObject message = chunk.getJsonObject("message", new JsonObject());
+      String thinking = message.getString("thinking", chunk.getString("thinking", ""));
+      if (!thinking.isEmpty()) {
+        delta(out, "thinking", "thinking_delta", thinking);
+      }
       String text = message.getString("content", chunk.getString("response", ""));
       if (!text.isEmpty()) {
-        if (!textOpen) {
-          event(out, "content_block_start", new JsonObject().put("type", "content_block_start").put("index", blocks)
-            .put("content_block", new JsonObject().put("type", "text").put("text", "")));
-          textOpen = true;
-        }
-        event(out, "content_block_delta", new JsonObject().put("type", "content_block_delta").put("index", blocks)
-          .put("delta", new JsonObject().put("type", "text_delta").put("text", text)));
+        delta(out, "text", "text_delta", text);
       }
       JsonArray calls = message.getJsonArray("tool_calls");
       if (calls != null) {
         for (Object c : calls) {
-          closeText(out);
+          close(out);
           JsonObject fn = ((JsonObject) c).getJsonObject("function", new JsonObject());
           Object args = fn.getValue("arguments");
           event(out, "content_block_start", new JsonObject().put("type", "content_block_start").put("index", blocks)
@@ -200,7 +206,7 @@ final class AnthropicFormat {
         }
       }
       if (chunk.getBoolean("done", false)) {
-        closeText(out);
+        close(out);
         String reason = chunk.getString("done_reason", "stop");
         event(out, "message_delta", new JsonObject().put("type", "message_delta")
           .put("delta", new JsonObject().put("stop_reason", stopReason(reason, toolUse)).put("stop_sequence", (String) null))
@@ -211,10 +217,26 @@ final class AnthropicFormat {
       return out;
     }
 
-    private void closeText(Buffer out) {
-      if (textOpen) {
+    /** A piece of text or thinking, in a block of its kind (started when another kind or none is open). */
+    private void delta(Buffer out, String kind, String deltaType, String piece) {
+      if (!kind.equals(open)) {
+        close(out);
+        JsonObject block = new JsonObject().put("type", kind).put(kind, "");
+        if ("thinking".equals(kind)) {
+          block.put("signature", "");
+        }
+        event(out, "content_block_start", new JsonObject().put("type", "content_block_start").put("index", blocks)
+          .put("content_block", block));
+        open = kind;
+      }
+      event(out, "content_block_delta", new JsonObject().put("type", "content_block_delta").put("index", blocks)
+        .put("delta", new JsonObject().put("type", deltaType).put(kind, piece)));
+    }
+
+    private void close(Buffer out) {
+      if (open != null) {
         event(out, "content_block_stop", new JsonObject().put("type", "content_block_stop").put("index", blocks++));
-        textOpen = false;
+        open = null;
       }
     }
 

@@ -40,6 +40,7 @@ final class CompatRoutes {
        "required":["role"],"properties":{"role":{"enum":["system","user","assistant","tool","developer"]}}}},
        "stream":{"type":"boolean"},"tools":{"type":"array"},"temperature":{"type":"number"},"top_p":{"type":"number"},
        "max_tokens":{"type":"integer"},"seed":{"type":"integer"},
+       "reasoning_effort":{"enum":["none","minimal","low","medium","high"]},
        "stream_options":{"type":"object","properties":{"include_usage":{"type":"boolean"}}}}}"""));
 
   private static final InputValidator OPENAI_COMPLETION = InputValidator.of("openai-completion", new JsonObject("""
@@ -58,7 +59,8 @@ final class CompatRoutes {
            "content":{"type":["string","array"],"items":{"type":"object","required":["type"]}}}}},
        "system":{"type":["string","array"]},"stream":{"type":"boolean"},"temperature":{"type":"number"},
        "top_p":{"type":"number"},"top_k":{"type":"integer"},"stop_sequences":{"type":"array","items":{"type":"string"}},
-       "tools":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"}}}}}}"""));
+       "tools":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"}}}},
+       "thinking":{"type":"object","required":["type"],"properties":{"type":{"enum":["enabled","disabled"]}}}}}"""));
 
   private final BusClient bus;
   private final LocalStream local;

@@ -29,12 +29,14 @@ public final class ModelGatewayLayer extends LayerVerticle {
      "properties":{"model":{"type":"string","minLength":1,"maxLength":200},
        "messages":{"type":"array","items":{"type":"object","required":["role"],
          "properties":{"role":{"enum":["system","user","assistant","tool"]}}}},
-       "tools":{"type":"array"},"options":{"type":"object"},"stream":{"type":"boolean"}}}""";
+       "tools":{"type":"array"},"options":{"type":"object"},"stream":{"type":"boolean"},
+       "think":{"type":["boolean","string"]}}}""";
 
   static final String GENERATE_SCHEMA = """
     {"type":"object","required":["model"],
      "properties":{"model":{"type":"string","minLength":1,"maxLength":200},"prompt":{"type":"string"},
-       "system":{"type":"string"},"options":{"type":"object"},"stream":{"type":"boolean"}}}""";
+       "system":{"type":"string"},"options":{"type":"object"},"stream":{"type":"boolean"},
+       "think":{"type":["boolean","string"]}}}""";
 
   static final String EMBED_SCHEMA = """
     {"type":"object","required":["model","input"],

@@ -27,6 +27,16 @@ final class OllamaChunks {
     return c.put("done", false);
   }
 
+  /** A piece of the model's reasoning: {@code message.thinking} for chat, {@code thinking} for generate. */
+  static JsonObject thought(String model, boolean generate, String thinking) {
+    JsonObject c = piece(model, generate, "");
+    if (generate) {
+      return c.put("thinking", thinking);
+    }
+    c.getJsonObject("message").put("thinking", thinking);
+    return c;
+  }
+
   /** One tool call as Ollama shows it; the arguments arrive as JSON text (empty: no arguments). */
   static JsonObject toolCall(String name, String arguments) throws ChunkDecoder.LineError {
     JsonObject args;

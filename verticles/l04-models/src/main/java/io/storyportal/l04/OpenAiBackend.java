@@ -59,6 +59,13 @@ final class OpenAiBackend {
     if (in.getJsonArray("tools") != null) {
       out.put("tools", in.getJsonArray("tools"));
     }
+    // Ollama's think level (or off) as OpenAI's reasoning effort; a plain "on" leaves the server's default
+    Object think = in.getValue("think");
+    if (think instanceof String level) {
+      out.put("reasoning_effort", level);
+    } else if (Boolean.FALSE.equals(think)) {
+      out.put("reasoning_effort", "none");
+    }
     return out;
   }
 
@@ -113,6 +120,11 @@ final class OpenAiBackend {
         if (!choices.isEmpty()) {
           JsonObject choice = choices.getJsonObject(0);
           JsonObject delta = choice.getJsonObject("delta", new JsonObject());
+          // reasoning as DeepSeek's API and vLLM send it (reasoning_content), or as OpenRouter and Ollama do (reasoning)
+          String reasoning = delta.getString("reasoning_content", delta.getString("reasoning"));
+          if (reasoning != null && !reasoning.isEmpty()) {
+            out.add(OllamaChunks.thought(model, generate, reasoning));
+          }
           String content = delta.getString("content");
           if (content != null && !content.isEmpty()) {
             out.add(OllamaChunks.piece(model, generate, content));

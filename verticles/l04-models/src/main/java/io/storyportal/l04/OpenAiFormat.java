@@ -54,6 +54,11 @@ public final class OpenAiFormat {
     if (in.getJsonArray("tools") != null) {
       out.put("tools", in.getJsonArray("tools"));
     }
+    // reasoning models: OpenAI's effort is Ollama's think (levels where the model has them, else on/off)
+    String effort = in.getString("reasoning_effort");
+    if (effort != null) {
+      out.put("think", "none".equals(effort) ? (Object) Boolean.FALSE : "minimal".equals(effort) ? "low" : effort);
+    }
     JsonObject format = in.getJsonObject("response_format");
     if (format != null && "json_object".equals(format.getString("type"))) {
       out.put("format", "json");
@@ -154,8 +159,9 @@ public final class OpenAiFormat {
     public Buffer sse(JsonObject ollama) {
       JsonObject message = ollama.getJsonObject("message");
       Object content = message == null ? ollama.getValue("response") : message.getValue("content");
+      Object thinking = message == null ? ollama.getValue("thinking") : message.getValue("thinking");
       if (content instanceof String text && !text.isEmpty() && !ollama.getBoolean("done", false)
-        && (message == null || message.getValue("tool_calls") == null)) {
+        && (message == null || message.getValue("tool_calls") == null) && (thinking == null || "".equals(thinking))) {
         byte[] quoted = JsonStringEncoder.getInstance().quoteAsUTF8(text);
         Buffer sse = Buffer.buffer(contentPrefix.length + ROLE.length + CONTENT.length + quoted.length + CONTENT_END.length)
           .appendBytes(contentPrefix);
@@ -179,16 +185,21 @@ public final class OpenAiFormat {
       JsonArray out = new JsonArray();
       JsonObject message = ollama.getJsonObject("message", new JsonObject());
       String content = message.getString("content", ollama.getString("response", ""));
+      // a reasoning model's thinking, as reasoning_content (the field DeepSeek's API and LiteLLM use)
+      String thinking = message.getString("thinking", ollama.getString("thinking", ""));
       JsonArray calls = message.getJsonArray("tool_calls");
       boolean done = ollama.getBoolean("done", false);
-      if (!content.isEmpty() || (calls != null && !calls.isEmpty()) || (!roleSent && !done)) {
+      if (!content.isEmpty() || !thinking.isEmpty() || (calls != null && !calls.isEmpty()) || (!roleSent && !done)) {
         JsonObject delta = new JsonObject();
         if (!roleSent) {
           delta.put("role", "assistant");
           roleSent = true;
         }
-        if (!content.isEmpty() || calls == null) {
+        if (!content.isEmpty() || (calls == null && thinking.isEmpty())) {
           delta.put("content", content);
+        }
+        if (!thinking.isEmpty()) {
+          delta.put("reasoning_content", thinking);
         }
         if (calls != null && !calls.isEmpty()) {
           delta.put("tool_calls", toolCalls(calls));
@@ -238,6 +249,9 @@ public final class OpenAiFormat {
     /** A whole (non-streamed) completion from the collected answer. */
     public JsonObject completion(ChatAnswer answer) {
       JsonObject message = new JsonObject().put("role", "assistant").put("content", answer.content());
+      if (!answer.thinking().isEmpty()) {
+        message.put("reasoning_content", answer.thinking());
+      }
       String reason = answer.toolCalls().isEmpty() ? answer.doneReason() : "tool_calls";
       if (!answer.toolCalls().isEmpty()) {
         message.put("tool_calls", toolCalls(answer.toolCalls()));

@@ -92,13 +92,14 @@ class ChunkDecoderTest {
   }
 
   @Test
-  void anthropicEventsSkipWhatOllamaHasNoPlaceForAndEndAtMessageStop() throws Exception {
+  void anthropicEventsKeepTheThinkingSkipWhatOllamaHasNoPlaceForAndEndAtMessageStop() throws Exception {
     ChunkDecoder d = AnthropicBackend.decoder("claude", false);
     List<String> lines = List.of(
       "event: message_start",
       "data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}",
       "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}",
       "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}",
+      "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"EqQB\"}}",
       "data: {\"type\":\"content_block_stop\",\"index\":0}",
       "data: {\"type\": \"ping\"}",
       "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}",
@@ -109,9 +110,11 @@ class ChunkDecoderTest {
     for (String l : lines) {
       out.addAll(d.decode(Buffer.buffer(l)));
     }
-    assertThat(out).hasSize(2);
-    assertThat(out.get(0).getJsonObject("message").getString("content")).isEqualTo("Hi");
-    JsonObject last = out.get(1);
+    assertThat(out).hasSize(3);
+    assertThat(out.get(0).getJsonObject("message")).isEqualTo(new JsonObject().put("role", "assistant").put("content", "")
+      .put("thinking", "hmm"));
+    assertThat(out.get(1).getJsonObject("message").getString("content")).isEqualTo("Hi");
+    JsonObject last = out.get(2);
     assertThat(last.getBoolean("done")).isTrue();
     assertThat(last.getString("done_reason")).isEqualTo("length");
     assertThat(last.getInteger("prompt_eval_count")).isEqualTo(15);

@@ -139,4 +139,17 @@ class OpenAiBackendTest {
     assertThat(emb.getJsonObject("usage").getInteger("prompt_tokens")).isEqualTo(3);
     assertThat(get("/backends").bodyAsString()).contains("\"type\":\"openai\"").contains("\"reachable\":true");
   }
+
+  @Test
+  void reasoningDeltasBecomeOllamasThinkingAndThinkBecomesReasoningEffort() {
+    String base = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"qwen2.5\",\"choices\":[{\"index\":0,";
+    sse = base + "\"delta\":{\"role\":\"assistant\",\"reasoning_content\":\"Hmm\"},\"finish_reason\":null}]}\n\n"
+      + base + "\"delta\":{\"reasoning\":\", so\"},\"finish_reason\":null}]}\n\n"
+      + base + "\"delta\":{\"content\":\"Blue\"},\"finish_reason\":\"stop\"}]}\n\n"
+      + "data: [DONE]\n\n";
+    JsonObject msg = post("/api/chat", chat().put("stream", false).put("think", "low")).bodyAsJsonObject().getJsonObject("message");
+    assertThat(msg.getString("thinking")).isEqualTo("Hmm, so");
+    assertThat(msg.getString("content")).isEqualTo("Blue");
+    assertThat(lastRequest.get().getString("reasoning_effort")).isEqualTo("low");
+  }
 }
