@@ -39,7 +39,7 @@ final class CompatRoutes {
      "properties":{"model":{"type":"string","minLength":1},"messages":{"type":"array","minItems":1,"items":{"type":"object",
        "required":["role"],"properties":{"role":{"enum":["system","user","assistant","tool","developer"]}}}},
        "stream":{"type":"boolean"},"tools":{"type":"array"},"temperature":{"type":"number"},"top_p":{"type":"number"},
-       "max_tokens":{"type":"integer"},"seed":{"type":"integer"},
+       "max_tokens":{"type":"integer"},"seed":{"type":"integer"},"n":{"type":"integer"},
        "reasoning_effort":{"enum":["none","minimal","low","medium","high"]},
        "stream_options":{"type":"object","properties":{"include_usage":{"type":"boolean"}}}}}"""));
 
@@ -78,6 +78,16 @@ final class CompatRoutes {
     router.post("/v1/chat/completions").handler(body).handler(this::openAiChat);
     router.get("/v1/models").handler(ctx -> bus.request("l04.models.list", new JsonObject(), Caller.fromHeaders(ctx.request().headers()))
       .onSuccess(r -> json(ctx, 200, (JsonObject) r)).onFailure(ctx::fail));
+    // one model (OpenAI's retrieve); ids may hold ':' and '/'
+    router.getWithRegex("/v1/models/(?<id>.+)").handler(ctx -> bus.request("l04.models.list", new JsonObject(),
+        Caller.fromHeaders(ctx.request().headers()))
+      .onSuccess(r -> {
+        String id = ctx.pathParam("id");
+        ((JsonObject) r).getJsonArray("data").stream().map(m -> (JsonObject) m)
+          .filter(m -> m.getString("id").equals(id) || m.getString("id").equals(Backend.canonical(id))).findFirst()
+          .ifPresentOrElse(m -> json(ctx, 200, m),
+            () -> HttpErrors.send(ctx, new PlatformException(404, "MODEL_NOT_FOUND", "model '" + id + "' is served by no backend")));
+      }).onFailure(ctx::fail));
     router.post("/api/chat").handler(body).handler(ctx -> ollama(ctx, "l04.chat"));
     router.post("/api/generate").handler(body).handler(ctx -> ollama(ctx, "l04.generate"));
     router.post("/v1/messages").handler(body).handler(this::anthropicMessages);

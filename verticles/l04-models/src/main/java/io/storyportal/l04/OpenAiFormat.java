@@ -51,8 +51,12 @@ public final class OpenAiFormat {
     if (!options.isEmpty()) {
       out.put("options", options);
     }
-    if (in.getJsonArray("tools") != null) {
+    // tool_choice "none": the model may not call any, so it is not shown them (Ollama has no such switch)
+    if (in.getJsonArray("tools") != null && !"none".equals(in.getValue("tool_choice"))) {
       out.put("tools", in.getJsonArray("tools"));
+    }
+    if (in.getInteger("n", 1) != 1) {
+      throw PlatformException.badRequest("VALIDATION_FAILED", "n other than 1 is not supported: one choice per request", null);
     }
     // reasoning models: OpenAI's effort is Ollama's think (levels where the model has them, else on/off)
     String effort = in.getString("reasoning_effort");

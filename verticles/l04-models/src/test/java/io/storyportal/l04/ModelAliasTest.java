@@ -66,6 +66,13 @@ class ModelAliasTest {
         .filter(m -> m.getString("id").equals("gpt-4o-mini")).findFirst().orElseThrow();
       assertThat(alias.getString("owned_by")).isEqualTo("b1");
 
+      // one model, as OpenAI's retrieve answers it; by alias, by the short name, or not at all
+      assertThat(g.get("/v1/models/gpt-4o-mini").bodyAsJsonObject().getString("owned_by")).isEqualTo("b1");
+      assertThat(g.get("/v1/models/llama3.2").bodyAsJsonObject().getString("id")).isEqualTo("llama3.2:latest");
+      HttpResponse<Buffer> missing = g.get("/v1/models/gpt-5");
+      assertThat(missing.statusCode()).isEqualTo(404);
+      assertThat(missing.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("MODEL_NOT_FOUND");
+
       JsonArray tags = g.get("/api/tags").bodyAsJsonObject().getJsonArray("models");
       assertThat(tags.stream().map(t -> ((JsonObject) t).getString("name")).toList())
         .containsExactlyInAnyOrder("llama3.2:latest", "gpt-4o-mini", "text-embedding-3-small");

@@ -250,6 +250,23 @@ class ModelGatewayTest {
   }
 
   @Test
+  void toolChoiceNoneHidesTheToolsAndSeveralChoicesAreRefused() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      JsonArray tools = new JsonArray().add(new JsonObject().put("type", "function")
+        .put("function", new JsonObject().put("name", "get_weather").put("parameters", new JsonObject().put("type", "object"))));
+      assertThat(g.post("/v1/chat/completions", openAi(false).put("tools", tools)).statusCode()).isEqualTo(200);
+      assertThat(g.b(1).lastRequest.getJsonArray("tools")).isEqualTo(tools);
+      assertThat(g.post("/v1/chat/completions", openAi(false).put("tools", tools).put("tool_choice", "none")).statusCode()).isEqualTo(200);
+      assertThat(g.b(1).lastRequest.containsKey("tools")).isFalse();
+      int calls = g.b(1).chats.get();
+      HttpResponse<Buffer> several = g.post("/v1/chat/completions", openAi(false).put("n", 2));
+      assertThat(several.statusCode()).isEqualTo(400);
+      assertThat(several.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("n other than 1");
+      assertThat(g.b(1).chats.get()).isEqualTo(calls);
+    }
+  }
+
+  @Test
   void unknownModelIs404WithTheStandardBody() {
     try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
       HttpResponse<Buffer> r = g.post("/chat/completions", openAi(true).put("model", "gpt-17"));
