@@ -46,10 +46,6 @@ public final class Accounting {
   private Promise<Void> drained;
   private boolean warned;
 
-  public Accounting(BusClient bus, JsonObject prices) {
-    this(bus, prices, 10_000);
-  }
-
   public Accounting(BusClient bus, JsonObject prices, int maxPending) {
     this.bus = bus;
     this.prices = prices == null ? new JsonObject() : prices;

@@ -122,7 +122,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
 
   @Override
   public Future<?> stop() {
-    // the calls that finished last still go to llm_requests (for a few seconds at most: L01 may be gone)
+    // the calls that finished last still go to llm_requests (2 s at most: L01 may be gone already)
     return super.stop().eventually(() -> accounting.flush().timeout(STOP_FLUSH_MS, TimeUnit.MILLISECONDS)).eventually(() -> {
       connections.close();
       watch.close();
