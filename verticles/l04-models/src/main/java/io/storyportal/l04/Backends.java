@@ -46,6 +46,8 @@ public final class Backends {
    */
   private final Map<String, List<List<Backend>>> plans = new java.util.concurrent.ConcurrentHashMap<>();
   private static final int MAX_PLANS = 1024;
+  /** Streams open per backend, for least-busy routing; null: weighted random order only. */
+  private java.util.function.ToIntFunction<Backend> busy;
 
   public Backends(Vertx vertx, HttpClient http, List<Backend> backends, JsonObject breaker) {
     this.vertx = vertx;
@@ -153,8 +155,25 @@ public final class Backends {
     }
     List<Backend> out = new ArrayList<>();
     for (List<Backend> g : groups) {
-      out.addAll(g.size() == 1 ? g : weighted(g));
+      out.addAll(g.size() == 1 ? g : busy == null ? weighted(g) : leastBusy(weighted(g)));
     }
+    return out;
+  }
+
+  /**
+   * Least-busy routing ({@code models.routing: "least-busy"}, the default): within a group of equal
+   * priority and loaded state, the backend with the fewest streams open from this L04 instance per
+   * unit of weight comes first; the weighted random order breaks ties. An Ollama server queues
+   * what it cannot run in parallel, so a call sent to an idle one starts sooner.
+   */
+  public void leastBusy(java.util.function.ToIntFunction<Backend> openStreams) {
+    this.busy = openStreams;
+  }
+
+  /** {@code list} (in weighted random order) sorted by open streams per weight; the sort is stable. */
+  private List<Backend> leastBusy(List<Backend> list) {
+    List<Backend> out = new ArrayList<>(list);
+    out.sort(java.util.Comparator.comparingDouble(b -> busy.applyAsInt(b) / (double) b.weight()));
     return out;
   }
 

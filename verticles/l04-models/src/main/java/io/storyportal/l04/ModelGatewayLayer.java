@@ -70,6 +70,9 @@ public final class ModelGatewayLayer extends LayerVerticle {
     connections = new UpstreamConnections(vertx, upstream, models.getJsonObject("connections", new JsonObject()), maxConnections);
     watch = new StreamWatch(vertx, timeouts);
     backends = new Backends(vertx, upstream, Backend.fromConfig(models), models.getJsonObject("breaker", new JsonObject()));
+    if (!"weighted".equals(models.getString("routing", "least-busy"))) {
+      backends.leastBusy(b -> watch.open(b.name()));
+    }
     ChatRouter router = new ChatRouter(vertx, new UpstreamStream.Upstream(upstream, connections, watch), backends, timeouts, models.getInteger("maxAttempts", 3),
       models.getLong("retryBackoffMs", 100L));
     accounting = new Accounting(bus, models.getJsonObject("prices"),

@@ -17,9 +17,17 @@ import java.util.List;
  */
 final class StreamWatch {
 
-  /** A stream as the watch sees it: its own deadline check, and its place in the watch (-1: not watched). */
+  /**
+   * A stream as the watch sees it: its own deadline check, its place in the watch (-1: not
+   * watched), and the backend it is open on (for {@link #open(String)}).
+   */
   abstract static class Watched {
     private int index = -1;
+    private final String backend;
+
+    Watched(String backend) {
+      this.backend = backend;
+    }
 
     /** Fails the stream if one of its deadlines passed at {@code nowNanos}. */
     abstract void checkDeadlines(long nowNanos);
@@ -31,6 +39,8 @@ final class StreamWatch {
 
   private final Vertx vertx;
   private final List<Watched> open = new ArrayList<>();
+  /** Streams open per backend name. */
+  private final java.util.Map<String, int[]> perBackend = new java.util.HashMap<>();
   private final long everyMs;
   private final long timer;
 
@@ -50,12 +60,19 @@ final class StreamWatch {
     return open.size();
   }
 
+  /** Streams this instance has open on {@code backend} now (the least-busy routing reads it). */
+  int open(String backend) {
+    int[] n = perBackend.get(backend);
+    return n == null ? 0 : n[0];
+  }
+
   void add(Watched s) {
     if (s.index >= 0) {
       return;
     }
     s.index = open.size();
     open.add(s);
+    perBackend.computeIfAbsent(s.backend, k -> new int[1])[0]++;
   }
 
   /** Stops watching {@code s} (swaps the last stream into its place); idempotent. */
@@ -70,6 +87,7 @@ final class StreamWatch {
       last.index = i;
     }
     s.index = -1;
+    perBackend.get(s.backend)[0]--;
   }
 
   /**
@@ -88,5 +106,6 @@ final class StreamWatch {
   void close() {
     vertx.cancelTimer(timer);
     open.clear();
+    perBackend.clear();
   }
 }

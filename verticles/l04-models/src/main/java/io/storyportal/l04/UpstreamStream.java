@@ -44,7 +44,7 @@ public final class UpstreamStream {
   private HttpClientConnection own;
   /** Deadlines, checked by the instance's {@link StreamWatch}. */
   private StreamWatch watch;
-  private final Deadlines deadlines = new Deadlines();
+  private final Deadlines deadlines;
   private Promise<UpstreamStream> opening;
   private long startNanos;
   private boolean idleWatched;
@@ -58,6 +58,7 @@ public final class UpstreamStream {
     this.backend = backend;
     this.model = model;
     this.timeouts = timeouts;
+    this.deadlines = new Deadlines();
   }
 
   public Backend backend() {
@@ -297,6 +298,10 @@ public final class UpstreamStream {
 
   /** This stream in its instance's {@link StreamWatch}. */
   private final class Deadlines extends StreamWatch.Watched {
+
+    Deadlines() {
+      super(backend.name());
+    }
 
     /** First token (until the stream is open), whole answer, and the gap between tokens (unless paused). */
     @Override

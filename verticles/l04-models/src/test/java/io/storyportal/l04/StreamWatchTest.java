@@ -33,6 +33,7 @@ class StreamWatchTest {
     int checks;
 
     Fake(String name) {
+      super("backend");
       this.name = name;
     }
 
@@ -64,6 +65,8 @@ class StreamWatchTest {
     }
     watch.add(all.get(0));
     assertThat(watch.size()).as("adding a watched stream again changes nothing").isEqualTo(6);
+    assertThat(watch.open("backend")).isEqualTo(6);
+    assertThat(watch.open("another")).isZero();
     // the last one, one in the middle and the first fail while checked: each is swapped out
     all.get(5).failOnCheck = true;
     all.get(2).failOnCheck = true;
@@ -84,6 +87,7 @@ class StreamWatchTest {
     watch.remove(all.get(3));
     watch.remove(all.get(3));
     assertThat(watch.size()).isEqualTo(2);
+    assertThat(watch.open("backend")).as("streams open per backend follow every add and remove").isEqualTo(2);
     watch.sweep(System.nanoTime());
     assertThat(all.get(1).checks).isEqualTo(3);
     assertThat(all.get(4).checks).isEqualTo(3);
