@@ -1,6 +1,7 @@
 package io.storyportal.l04;
 
 import io.storyportal.kernel.PlatformException;
+import io.storyportal.kernel.metrics.PlatformMetrics;
 import io.storyportal.kernel.op.OperationCall;
 import io.storyportal.kernel.op.Reply;
 import io.storyportal.kernel.stream.FrameSink;
@@ -62,7 +63,9 @@ final class ModelCalls {
           return Future.failedFuture(err);
         }
         request.put("model", model);
-        return router.open(path, request).recover(next -> Future.failedFuture(ModelFallbacks.failedToo(err, model, next)));
+        return router.open(path, request)
+          .onSuccess(s -> PlatformMetrics.registry().counter("llm_fallbacks_total", "from", asked, "to", model).increment())
+          .recover(next -> Future.failedFuture(ModelFallbacks.failedToo(err, model, next)));
       });
     }
     return opened.onFailure(err -> request.put("model", asked));

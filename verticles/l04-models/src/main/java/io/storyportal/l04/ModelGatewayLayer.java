@@ -171,6 +171,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
       out.add(new JsonObject().put("name", b.name()).put("type", b.type()).put("url", b.url())
         .put("priority", b.priority()).put("weight", b.weight())
         .put("reachable", s != null && s.reachable())
+        .put("open_streams", watch.open(b.name()))
         .put("models", s == null ? new JsonArray() : new JsonArray(s.models().stream().sorted().toList()))
         .put("error", s == null ? "not probed yet" : s.error())
         .put("circuit", backends.breaker(b).state().name().toLowerCase()));

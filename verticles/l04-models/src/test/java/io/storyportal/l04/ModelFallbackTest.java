@@ -49,6 +49,8 @@ class ModelFallbackTest {
       // the OpenAI answer still carries the name asked for
       assertThat(ModelGatewayTest.sse(streamed.bodyAsString())).allSatisfy(c -> assertThat(c.getString("model")).isEqualTo("big"));
 
+      assertThat(g.get("/metrics").bodyAsString()).contains("llm_fallbacks_total{from=\"big\",to=\"llama3.2\"} 1.0");
+
       HttpResponse<Buffer> whole = g.post("/api/chat", new JsonObject().put("model", "big").put("stream", false)
         .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi"))));
       assertThat(whole.statusCode()).isEqualTo(200);

@@ -297,6 +297,9 @@ class ModelGatewayTest {
       OllamaStandIn busy = g.b(1).chats.get() == 1 ? g.b(1) : g.b(2);
       OllamaStandIn idle = busy == g.b(1) ? g.b(2) : g.b(1);
       assertThat(busy.chats.get() + idle.chats.get()).isEqualTo(1);
+      String busyName = busy == g.b(1) ? "b1" : "b2";
+      assertThat(g.get("/backends").bodyAsJsonObject().getJsonArray("backends").stream().map(b -> (JsonObject) b)
+        .filter(b -> b.getString("name").equals(busyName)).findFirst().orElseThrow().getInteger("open_streams")).isEqualTo(1);
       g.b(1).mode = OllamaStandIn.Mode.NORMAL;
       g.b(2).mode = OllamaStandIn.Mode.NORMAL;
       // with a weighted random order alone, six calls would all miss the busy backend once in 64 runs
