@@ -51,6 +51,14 @@ final class CompatRoutes {
        "stop":{"type":["string","array","null"]},
        "stream_options":{"type":"object","properties":{"include_usage":{"type":"boolean"}}}}}"""));
 
+  private static final InputValidator OPENAI_RESPONSES = InputValidator.of("openai-responses", new JsonObject("""
+    {"type":"object","required":["model","input"],
+     "properties":{"model":{"type":"string","minLength":1,"maxLength":200},
+       "input":{"type":["string","array"],"items":{"type":"object"}},"instructions":{"type":["string","null"]},
+       "stream":{"type":"boolean"},"max_output_tokens":{"type":["integer","null"]},"temperature":{"type":["number","null"]},
+       "top_p":{"type":["number","null"]},"tools":{"type":"array","items":{"type":"object","required":["type"]}},
+       "reasoning":{"type":["object","null"]}}}"""));
+
   private static final InputValidator ANTHROPIC_MESSAGES = InputValidator.of("anthropic-messages", new JsonObject("""
     {"type":"object","required":["model","max_tokens","messages"],
      "properties":{"model":{"type":"string","minLength":1,"maxLength":200},"max_tokens":{"type":"integer","minimum":1},
@@ -91,6 +99,8 @@ final class CompatRoutes {
     router.post("/api/chat").handler(body).handler(ctx -> ollama(ctx, "l04.chat"));
     router.post("/api/generate").handler(body).handler(ctx -> ollama(ctx, "l04.generate"));
     router.post("/v1/messages").handler(body).handler(this::anthropicMessages);
+    router.post("/responses").handler(body).handler(this::openAiResponses);
+    router.post("/v1/responses").handler(body).handler(this::openAiResponses);
     router.post("/completions").handler(body).handler(this::openAiCompletion);
     router.post("/v1/completions").handler(body).handler(this::openAiCompletion);
     router.post("/embeddings").handler(body).handler(this::openAiEmbeddings);
@@ -167,6 +177,22 @@ final class CompatRoutes {
     local.serve("l04.generate.stream", request, caller, forwarded(ctx), sink(ctx, openAi(writer::sse)));
   }
 
+  /** OpenAI's Responses API, stateless: the documented stream events with {@code "stream": true}, else one response. */
+  private void openAiResponses(RoutingContext ctx) {
+    Translated t = translate(ctx, OPENAI_RESPONSES, ResponsesFormat::toOllama);
+    if (t == null) {
+      return;
+    }
+    Caller caller = Caller.fromHeaders(ctx.request().headers());
+    ResponsesFormat.Writer writer = new ResponsesFormat.Writer(t.in().getString("model"));
+    if (!t.in().getBoolean("stream", false)) {
+      whole(ctx, "l04.chat", t.request(), caller, writer::whole);
+      return;
+    }
+    local.serve("l04.chat.stream", t.request(), caller, forwarded(ctx),
+      sink(ctx, new HttpStreams.Format("text/event-stream", writer::sse, "", (e, body) -> ResponsesFormat.error(e))));
+  }
+
   /** Anthropic's Messages API: SSE stream events with {@code "stream": true}, else one message. */
   private void anthropicMessages(RoutingContext ctx) {
     Translated t = translate(ctx, ANTHROPIC_MESSAGES, AnthropicFormat::toOllama);
@@ -198,6 +224,10 @@ final class CompatRoutes {
       return new Translated(in, toOllama.apply(in));
     } catch (PlatformException e) {
       HttpErrors.send(ctx, e);
+      return null;
+    } catch (ClassCastException e) {
+      // a nested value the schema leaves open (a content part, a block) of the wrong type
+      HttpErrors.send(ctx, PlatformException.badRequest("VALIDATION_FAILED", "a value in the request has the wrong type", null));
       return null;
     }
   }

@@ -1,0 +1,265 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.PlatformException;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.UUID;
+
+/**
+ * OpenAI's Responses API as an entry point ({@code POST /v1/responses}, what the OpenAI Agents SDK
+ * and newer OpenAI clients call), on top of the canonical Ollama form. Stateless: every request
+ * carries its whole input ({@code previous_response_id} and stored responses are refused).
+ * Requests become {@code /api/chat} requests (instructions, messages, function calls and their
+ * outputs, images); Ollama chunks become the documented stream events (a message item with an
+ * {@code output_text} part and its deltas, function-call items, {@code response.completed} with
+ * the whole response) or one {@code response} object.
+ */
+final class ResponsesFormat {
+
+  private ResponsesFormat() {
+  }
+
+  /** Responses request → Ollama /api/chat request. */
+  static JsonObject toOllama(JsonObject in) {
+    if (in.getValue("previous_response_id") != null) {
+      throw PlatformException.badRequest("UNSUPPORTED_PARAMETER",
+        "previous_response_id is not supported: L04 keeps no responses; send the whole input", null);
+    }
+    JsonArray messages = new JsonArray();
+    if (in.getString("instructions") != null) {
+      messages.add(new JsonObject().put("role", "system").put("content", in.getString("instructions")));
+    }
+    Object input = in.getValue("input");
+    if (input instanceof String text) {
+      messages.add(new JsonObject().put("role", "user").put("content", text));
+    } else {
+      for (Object o : (JsonArray) input) {
+        item(messages, (JsonObject) o);
+      }
+    }
+    JsonObject options = new JsonObject();
+    if (in.getValue("max_output_tokens") != null) {
+      options.put("num_predict", in.getValue("max_output_tokens"));
+    }
+    for (String key : new String[] {"temperature", "top_p"}) {
+      if (in.getValue(key) != null) {
+        options.put(key, in.getValue(key));
+      }
+    }
+    JsonObject out = new JsonObject().put("model", in.getString("model")).put("messages", messages);
+    if (!options.isEmpty()) {
+      out.put("options", options);
+    }
+    JsonArray tools = new JsonArray();
+    for (Object t : in.getJsonArray("tools", new JsonArray())) {
+      JsonObject tool = (JsonObject) t;
+      if (!"function".equals(tool.getString("type"))) {
+        throw PlatformException.badRequest("UNSUPPORTED_PARAMETER", "only function tools are supported, not '" + tool.getString("type") + "'", null);
+      }
+      JsonObject fn = new JsonObject().put("name", tool.getString("name"))
+        .put("parameters", tool.getJsonObject("parameters", new JsonObject().put("type", "object")));
+      if (tool.getString("description") != null) {
+        fn.put("description", tool.getString("description"));
+      }
+      tools.add(new JsonObject().put("type", "function").put("function", fn));
+    }
+    if (!tools.isEmpty() && !"none".equals(in.getValue("tool_choice"))) {
+      out.put("tools", tools);
+    }
+    JsonObject reasoning = in.getJsonObject("reasoning");
+    String effort = reasoning == null ? null : reasoning.getString("effort");
+    if (effort != null) {
+      out.put("think", "minimal".equals(effort) ? "low" : effort);
+    }
+    return out;
+  }
+
+  /** One input item: a message (easy or typed form), a function call, or a function call's output. */
+  private static void item(JsonArray messages, JsonObject item) {
+    String type = item.getString("type", "message");
+    switch (type) {
+      case "message" -> {
+        String role = item.getString("role", "user");
+        JsonObject m = new JsonObject().put("role", "developer".equals(role) ? "system" : role);
+        Object content = item.getValue("content");
+        if (content instanceof String s) {
+          messages.add(m.put("content", s));
+          return;
+        }
+        StringBuilder text = new StringBuilder();
+        JsonArray images = new JsonArray();
+        for (Object p : content instanceof JsonArray parts ? parts : new JsonArray()) {
+          JsonObject part = (JsonObject) p;
+          switch (part.getString("type", "")) {
+            case "input_text", "output_text" -> text.append(part.getString("text", ""));
+            case "input_image" -> {
+              String url = part.getString("image_url", "");
+              int comma = url.indexOf(',');
+              if (!url.startsWith("data:") || comma < 0) {
+                throw PlatformException.badRequest("UNSUPPORTED_CONTENT", "images must be data: URLs", null);
+              }
+              images.add(url.substring(comma + 1));
+            }
+            default -> throw PlatformException.badRequest("UNSUPPORTED_CONTENT",
+              "content parts of type '" + part.getString("type") + "' are not supported", null);
+          }
+        }
+        m.put("content", text.toString());
+        messages.add(images.isEmpty() ? m : m.put("images", images));
+      }
+      case "function_call" -> {
+        JsonObject args;
+        try {
+          args = new JsonObject(item.getString("arguments", "{}"));
+        } catch (RuntimeException e) {
+          throw PlatformException.badRequest("INVALID_TOOL_CALL", "function_call arguments must be a JSON object encoded as a string", null);
+        }
+        JsonObject call = new JsonObject().put("function", new JsonObject().put("name", item.getString("name")).put("arguments", args));
+        // calls made in one turn go in one assistant message
+        JsonObject last = messages.isEmpty() ? null : messages.getJsonObject(messages.size() - 1);
+        if (last != null && "assistant".equals(last.getString("role")) && last.getJsonArray("tool_calls") != null) {
+          last.getJsonArray("tool_calls").add(call);
+        } else {
+          messages.add(new JsonObject().put("role", "assistant").put("content", "").put("tool_calls", new JsonArray().add(call)));
+        }
+      }
+      case "function_call_output" -> messages.add(new JsonObject().put("role", "tool").put("content", String.valueOf(item.getValue("output", ""))));
+      case "reasoning" -> {
+        // the model's earlier reasoning: nothing the canonical form carries back to a model
+      }
+      default -> throw PlatformException.badRequest("UNSUPPORTED_CONTENT", "input items of type '" + type + "' are not supported", null);
+    }
+  }
+
+  private static String id(String prefix) {
+    return prefix + UUID.randomUUID().toString().replace("-", "");
+  }
+
+  /** Builds one response, or its stream of events, from the Ollama chunks of one answer. */
+  static final class Writer {
+    private final String model;
+    private final String responseId = id("resp_");
+    private final long createdAt = System.currentTimeMillis() / 1000;
+    private final JsonArray output = new JsonArray();
+    private int sequence;
+    /** The message item being streamed, and its text so far (null: none open). */
+    private JsonObject message;
+    private final StringBuilder text = new StringBuilder();
+
+    Writer(String model) {
+      this.model = model;
+    }
+
+    /** The response object: {@code status} and, once done, its output and usage. */
+    private JsonObject response(String status, JsonObject usage) {
+      return new JsonObject().put("id", responseId).put("object", "response").put("created_at", createdAt).put("status", status)
+        .put("model", model).put("output", status.equals("in_progress") ? new JsonArray() : output.copy())
+        .put("parallel_tool_calls", true).put("tool_choice", "auto").put("tools", new JsonArray())
+        .putNull("error").putNull("incomplete_details").putNull("instructions").put("metadata", new JsonObject())
+        .putNull("temperature").putNull("top_p").put("usage", usage);
+    }
+
+    private static JsonObject usage(JsonObject last) {
+      int in = last.getInteger("prompt_eval_count", 0);
+      int out = last.getInteger("eval_count", 0);
+      return new JsonObject().put("input_tokens", in).put("output_tokens", out).put("total_tokens", in + out)
+        .put("input_tokens_details", new JsonObject().put("cached_tokens", 0))
+        .put("output_tokens_details", new JsonObject().put("reasoning_tokens", 0));
+    }
+
+    private static JsonObject textPart(String text) {
+      return new JsonObject().put("type", "output_text").put("text", text).put("annotations", new JsonArray());
+    }
+
+    private JsonObject functionCall(JsonObject call) {
+      JsonObject fn = call.getJsonObject("function", new JsonObject());
+      Object args = fn.getValue("arguments");
+      return new JsonObject().put("type", "function_call").put("id", id("fc_")).put("call_id", id("call_"))
+        .put("name", fn.getString("name")).put("arguments", args instanceof JsonObject j ? j.encode() : "{}").put("status", "completed");
+    }
+
+    /** A whole answer as one response. */
+    JsonObject whole(ChatAnswer answer) {
+      if (!answer.content().isEmpty()) {
+        output.add(new JsonObject().put("type", "message").put("id", id("msg_")).put("status", "completed").put("role", "assistant")
+          .put("content", new JsonArray().add(textPart(answer.content()))));
+      }
+      answer.toolCalls().forEach(c -> output.add(functionCall((JsonObject) c)));
+      return response("completed", usage(answer.last()));
+    }
+
+    /** The events for one Ollama chunk (the first chunk's start with {@code response.created}). */
+    Buffer sse(JsonObject chunk) {
+      Buffer out = Buffer.buffer();
+      if (sequence == 0) {
+        event(out, "response.created", new JsonObject().put("response", response("in_progress", null)));
+        event(out, "response.in_progress", new JsonObject().put("response", response("in_progress", null)));
+      }
+      JsonObject m = chunk.getJsonObject("message", new JsonObject());
+      String piece = m.getString("content", chunk.getString("response", ""));
+      if (!piece.isEmpty()) {
+        if (message == null) {
+          message = new JsonObject().put("type", "message").put("id", id("msg_")).put("status", "in_progress").put("role", "assistant")
+            .put("content", new JsonArray());
+          event(out, "response.output_item.added", new JsonObject().put("output_index", output.size()).put("item", message.copy()));
+          event(out, "response.content_part.added", new JsonObject().put("item_id", message.getString("id"))
+            .put("output_index", output.size()).put("content_index", 0).put("part", textPart("")));
+        }
+        text.append(piece);
+        event(out, "response.output_text.delta", new JsonObject().put("item_id", message.getString("id"))
+          .put("output_index", output.size()).put("content_index", 0).put("delta", piece));
+      }
+      JsonArray calls = m.getJsonArray("tool_calls");
+      if (calls != null) {
+        closeMessage(out);
+        for (Object c : calls) {
+          JsonObject item = functionCall((JsonObject) c);
+          event(out, "response.output_item.added", new JsonObject().put("output_index", output.size())
+            .put("item", item.copy().put("arguments", "").put("status", "in_progress")));
+          event(out, "response.function_call_arguments.delta", new JsonObject().put("item_id", item.getString("id"))
+            .put("output_index", output.size()).put("delta", item.getString("arguments")));
+          event(out, "response.function_call_arguments.done", new JsonObject().put("item_id", item.getString("id"))
+            .put("output_index", output.size()).put("arguments", item.getString("arguments")));
+          event(out, "response.output_item.done", new JsonObject().put("output_index", output.size()).put("item", item));
+          output.add(item);
+        }
+      }
+      if (chunk.getBoolean("done", false)) {
+        closeMessage(out);
+        event(out, "response.completed", new JsonObject().put("response", response("completed", usage(chunk))));
+      }
+      return out;
+    }
+
+    private void closeMessage(Buffer out) {
+      if (message == null) {
+        return;
+      }
+      String id = message.getString("id");
+      JsonObject part = textPart(text.toString());
+      event(out, "response.output_text.done", new JsonObject().put("item_id", id).put("output_index", output.size())
+        .put("content_index", 0).put("text", text.toString()));
+      event(out, "response.content_part.done", new JsonObject().put("item_id", id).put("output_index", output.size())
+        .put("content_index", 0).put("part", part));
+      JsonObject done = message.put("status", "completed").put("content", new JsonArray().add(part));
+      event(out, "response.output_item.done", new JsonObject().put("output_index", output.size()).put("item", done));
+      output.add(done);
+      message = null;
+      text.setLength(0);
+    }
+
+    private void event(Buffer out, String type, JsonObject data) {
+      JsonObject body = new JsonObject().put("type", type).put("sequence_number", sequence++);
+      data.forEach(e -> body.put(e.getKey(), e.getValue()));
+      out.appendString("event: ").appendString(type).appendString("\ndata: ").appendBuffer(body.toBuffer()).appendString("\n\n");
+    }
+  }
+
+  /** A failure after the stream began, as the Responses API reports one. */
+  static String error(PlatformException e) {
+    return "event: error\ndata: " + new JsonObject().put("type", "error").put("code", e.code()).put("message", e.getMessage())
+      .putNull("param").encode() + "\n\n";
+  }
+}
