@@ -86,7 +86,9 @@ final class AnthropicFormat {
       out.put("think", "enabled".equals(thinking.getString("type")));
     }
     JsonArray tools = in.getJsonArray("tools");
-    if (tools != null && !tools.isEmpty()) {
+    // tool_choice {"type": "none"}: the model may not call any, so it is not shown them
+    boolean none = in.getValue("tool_choice") instanceof JsonObject choice && "none".equals(choice.getString("type"));
+    if (tools != null && !tools.isEmpty() && !none) {
       JsonArray converted = new JsonArray();
       for (Object t : tools) {
         JsonObject tool = (JsonObject) t;

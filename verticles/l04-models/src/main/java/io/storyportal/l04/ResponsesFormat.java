@@ -68,6 +68,14 @@ final class ResponsesFormat {
     if (!tools.isEmpty() && !"none".equals(in.getValue("tool_choice"))) {
       out.put("tools", tools);
     }
+    // structured output: text.format json_schema → Ollama's format schema, json_object → "json"
+    JsonObject text = in.getJsonObject("text");
+    JsonObject format = text == null ? null : text.getJsonObject("format");
+    if (format != null && "json_schema".equals(format.getString("type")) && format.getJsonObject("schema") != null) {
+      out.put("format", format.getJsonObject("schema"));
+    } else if (format != null && "json_object".equals(format.getString("type"))) {
+      out.put("format", "json");
+    }
     JsonObject reasoning = in.getJsonObject("reasoning");
     String effort = reasoning == null ? null : reasoning.getString("effort");
     if (effort != null) {

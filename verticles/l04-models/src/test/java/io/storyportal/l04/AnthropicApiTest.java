@@ -96,6 +96,9 @@ class AnthropicApiTest {
       assertThat(new JsonObject(events.get(2).data().getJsonObject("delta").getString("partial_json")))
         .isEqualTo(new JsonObject().put("city", "Tokyo"));
       assertThat(events.get(4).data().getJsonObject("delta").getString("stop_reason")).isEqualTo("tool_use");
+      g.post("/v1/messages", messages(false).put("tools", new JsonArray().add(tool)).put("tool_choice", new JsonObject().put("type", "none")));
+      assertThat(g.b(1).lastRequest.containsKey("tools")).as("tool_choice none: the tools are not shown to the model").isFalse();
+      g.post("/v1/messages", messages(true).put("tools", new JsonArray().add(tool)));
       assertThat(g.b(1).lastRequest.getJsonArray("tools")).isEqualTo(new JsonArray().add(new JsonObject().put("type", "function")
         .put("function", new JsonObject().put("name", "get_weather").put("parameters", new JsonObject().put("type", "object"))
           .put("description", "Weather in a city"))));

@@ -110,6 +110,12 @@ class ResponsesApiTest {
           .put("arguments", new JsonObject().put("city", "Tokyo"))))));
       assertThat(sent.getJsonObject(3)).isEqualTo(new JsonObject().put("role", "tool").put("content", "21 °C"));
 
+      // structured output: the schema becomes Ollama's format
+      JsonObject schema = new JsonObject().put("type", "object").put("properties", new JsonObject().put("city", new JsonObject().put("type", "string")));
+      g.post("/v1/responses", request(false).put("text", new JsonObject().put("format", new JsonObject().put("type", "json_schema")
+        .put("name", "place").put("schema", schema))));
+      assertThat(g.b(1).lastRequest.getJsonObject("format")).isEqualTo(schema);
+
       int calls = g.b(1).chats.get();
       HttpResponse<Buffer> stateful = g.post("/v1/responses", request(false).put("previous_response_id", "resp_1"));
       assertThat(stateful.statusCode()).isEqualTo(400);
