@@ -5,7 +5,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.UUID;
 
 /**
  * Anthropic's Messages API as an entry point ({@code POST /v1/messages}), on top of the canonical
@@ -128,10 +127,6 @@ final class AnthropicFormat {
     return "length".equals(doneReason) ? "max_tokens" : "end_turn";
   }
 
-  static String toolUseId() {
-    return "toolu_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
-  }
-
   /** A whole answer as one {@code message}. */
   static JsonObject message(String model, ChatAnswer answer) {
     JsonArray content = new JsonArray();
@@ -144,11 +139,11 @@ final class AnthropicFormat {
     }
     for (Object c : answer.toolCalls()) {
       JsonObject fn = ((JsonObject) c).getJsonObject("function", new JsonObject());
-      content.add(new JsonObject().put("type", "tool_use").put("id", toolUseId()).put("name", fn.getString("name"))
+      content.add(new JsonObject().put("type", "tool_use").put("id", WireIds.of("toolu_")).put("name", fn.getString("name"))
         .put("input", fn.getValue("arguments") instanceof JsonObject j ? j : new JsonObject()));
     }
     JsonObject last = answer.last();
-    return new JsonObject().put("id", EventWriter.messageId()).put("type", "message").put("role", "assistant").put("model", model)
+    return new JsonObject().put("id", WireIds.of("msg_")).put("type", "message").put("role", "assistant").put("model", model)
       .put("content", content).put("stop_reason", stopReason(answer.doneReason(), !answer.toolCalls().isEmpty()))
       .put("stop_sequence", (String) null)
       .put("usage", new JsonObject().put("input_tokens", last.getInteger("prompt_eval_count", 0))
@@ -168,17 +163,13 @@ final class AnthropicFormat {
       this.model = model;
     }
 
-    static String messageId() {
-      return "msg_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
-    }
-
     /** The events for one Ollama chunk (the first chunk's start with them). */
     Buffer sse(JsonObject chunk) {
       Buffer out = Buffer.buffer();
       if (!started) {
         started = true;
         event(out, "message_start", new JsonObject().put("type", "message_start").put("message", new JsonObject()
-          .put("id", messageId()).put("type", "message").put("role", "assistant").put("model", model)
+          .put("id", WireIds.of("msg_")).put("type", "message").put("role", "assistant").put("model", model)
           .put("content", new JsonArray()).put("stop_reason", (String) null).put("stop_sequence", (String) null)
           .put("usage", new JsonObject().put("input_tokens", 0).put("output_tokens", 0))));
       }
@@ -198,7 +189,7 @@ final class AnthropicFormat {
           JsonObject fn = ((JsonObject) c).getJsonObject("function", new JsonObject());
           Object args = fn.getValue("arguments");
           event(out, "content_block_start", new JsonObject().put("type", "content_block_start").put("index", blocks)
-            .put("content_block", new JsonObject().put("type", "tool_use").put("id", toolUseId()).put("name", fn.getString("name"))
+            .put("content_block", new JsonObject().put("type", "tool_use").put("id", WireIds.of("toolu_")).put("name", fn.getString("name"))
               .put("input", new JsonObject())));
           event(out, "content_block_delta", new JsonObject().put("type", "content_block_delta").put("index", blocks)
             .put("delta", new JsonObject().put("type", "input_json_delta")

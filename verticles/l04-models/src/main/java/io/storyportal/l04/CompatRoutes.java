@@ -146,70 +146,40 @@ final class CompatRoutes {
 
   private void openAiChat(RoutingContext ctx) {
     Translated t = translate(ctx, OPENAI_CHAT, OpenAiFormat::toOllama);
-    if (t == null) {
-      return;
+    if (t != null) {
+      OpenAiFormat.ChunkWriter writer = new OpenAiFormat.ChunkWriter(t.in().getString("model"), includeUsage(t.in()));
+      answer(ctx, t, "l04.chat", openAi(writer::sse), writer::completion);
     }
-    JsonObject in = t.in();
-    JsonObject request = t.request();
-    Caller caller = Caller.fromHeaders(ctx.request().headers());
-    OpenAiFormat.ChunkWriter writer = new OpenAiFormat.ChunkWriter(in.getString("model"), includeUsage(in));
-    if (!in.getBoolean("stream", false)) {
-      whole(ctx, "l04.chat", request, caller, writer::completion);
-      return;
-    }
-    local.serve("l04.chat.stream", request, caller, forwarded(ctx), sink(ctx, openAi(writer::sse)));
   }
 
   /** OpenAI's legacy completions (code-completion tools, fill-in-the-middle with {@code suffix}) on {@code l04.generate}. */
   private void openAiCompletion(RoutingContext ctx) {
     Translated t = translate(ctx, OPENAI_COMPLETION, OpenAiFormat::completionToOllama);
-    if (t == null) {
-      return;
+    if (t != null) {
+      OpenAiFormat.CompletionWriter writer = new OpenAiFormat.CompletionWriter(t.in().getString("model"), includeUsage(t.in()));
+      answer(ctx, t, "l04.generate", openAi(writer::sse), writer::completion);
     }
-    JsonObject in = t.in();
-    JsonObject request = t.request();
-    Caller caller = Caller.fromHeaders(ctx.request().headers());
-    OpenAiFormat.CompletionWriter writer = new OpenAiFormat.CompletionWriter(in.getString("model"), includeUsage(in));
-    if (!in.getBoolean("stream", false)) {
-      whole(ctx, "l04.generate", request, caller, writer::completion);
-      return;
-    }
-    local.serve("l04.generate.stream", request, caller, forwarded(ctx), sink(ctx, openAi(writer::sse)));
   }
 
   /** OpenAI's Responses API, stateless: the documented stream events with {@code "stream": true}, else one response. */
   private void openAiResponses(RoutingContext ctx) {
     Translated t = translate(ctx, OPENAI_RESPONSES, ResponsesFormat::toOllama);
-    if (t == null) {
-      return;
+    if (t != null) {
+      ResponsesFormat.Writer writer = new ResponsesFormat.Writer(t.in().getString("model"));
+      answer(ctx, t, "l04.chat", new HttpStreams.Format("text/event-stream", writer::sse, "", (e, body) -> ResponsesFormat.error(e)),
+        writer::whole);
     }
-    Caller caller = Caller.fromHeaders(ctx.request().headers());
-    ResponsesFormat.Writer writer = new ResponsesFormat.Writer(t.in().getString("model"));
-    if (!t.in().getBoolean("stream", false)) {
-      whole(ctx, "l04.chat", t.request(), caller, writer::whole);
-      return;
-    }
-    local.serve("l04.chat.stream", t.request(), caller, forwarded(ctx),
-      sink(ctx, new HttpStreams.Format("text/event-stream", writer::sse, "", (e, body) -> ResponsesFormat.error(e))));
   }
 
   /** Anthropic's Messages API: SSE stream events with {@code "stream": true}, else one message. */
   private void anthropicMessages(RoutingContext ctx) {
     Translated t = translate(ctx, ANTHROPIC_MESSAGES, AnthropicFormat::toOllama);
-    if (t == null) {
-      return;
+    if (t != null) {
+      String model = t.in().getString("model");
+      AnthropicFormat.EventWriter writer = new AnthropicFormat.EventWriter(model);
+      answer(ctx, t, "l04.chat", new HttpStreams.Format("text/event-stream", writer::sse, "", (e, body) -> AnthropicFormat.error(e)),
+        whole -> AnthropicFormat.message(model, whole));
     }
-    JsonObject in = t.in();
-    JsonObject request = t.request();
-    Caller caller = Caller.fromHeaders(ctx.request().headers());
-    String model = in.getString("model");
-    if (!in.getBoolean("stream", false)) {
-      whole(ctx, "l04.chat", request, caller, answer -> AnthropicFormat.message(model, answer));
-      return;
-    }
-    AnthropicFormat.EventWriter writer = new AnthropicFormat.EventWriter(model);
-    local.serve("l04.chat.stream", request, caller, forwarded(ctx),
-      sink(ctx, new HttpStreams.Format("text/event-stream", writer::sse, "", (e, body) -> AnthropicFormat.error(e))));
   }
 
   /** A client's request in its own format, and the canonical request built from it. */
@@ -236,10 +206,19 @@ final class CompatRoutes {
     return in.getJsonObject("stream_options", new JsonObject()).getBoolean("include_usage", false);
   }
 
-  /** A whole answer of {@code operation} over the bus, rendered in a client's format, with the operation's headers. */
-  private void whole(RoutingContext ctx, String operation, JsonObject request, Caller caller,
-                     java.util.function.Function<ChatAnswer, JsonObject> render) {
-    bus.call(operation, request, caller, forwarded(ctx)).onSuccess(reply -> {
+  /**
+   * Answers a translated request on {@code operation}: streamed in-process in {@code format} when the
+   * client asked for a stream, else the whole answer over the bus, rendered by {@code render}, with
+   * the operation's headers.
+   */
+  private void answer(RoutingContext ctx, Translated t, String operation, HttpStreams.Format format,
+                      java.util.function.Function<ChatAnswer, JsonObject> render) {
+    Caller caller = Caller.fromHeaders(ctx.request().headers());
+    if (t.in().getBoolean("stream", false)) {
+      local.serve(operation + ".stream", t.request(), caller, forwarded(ctx), sink(ctx, format));
+      return;
+    }
+    bus.call(operation, t.request(), caller, forwarded(ctx)).onSuccess(reply -> {
       ChatAnswer answer = new ChatAnswer();
       answer.add((JsonObject) reply.body());
       reply.headers().forEach(ctx.response()::putHeader);

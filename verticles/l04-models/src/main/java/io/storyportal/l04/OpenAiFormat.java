@@ -8,7 +8,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
-import java.util.UUID;
 
 /**
  * The OpenAI chat-completions wire format on top of Ollama's: requests are translated to
@@ -132,7 +131,7 @@ public final class OpenAiFormat {
 
   /** Turns the Ollama chunks of one answer into OpenAI chunks, in order. */
   public static final class ChunkWriter {
-    private final String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    private final String id = WireIds.of("chatcmpl-");
     private final long created = System.currentTimeMillis() / 1000;
     private final String model;
     private final boolean includeUsage;
@@ -227,7 +226,7 @@ public final class OpenAiFormat {
         Object args = fn.getValue("arguments");
         out.add(new JsonObject()
           .put("index", toolCalls++)
-          .put("id", "call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24))
+          .put("id", WireIds.of("call_"))
           .put("type", "function")
           .put("function", new JsonObject().put("name", fn.getString("name"))
             .put("arguments", args instanceof JsonObject j ? j.encode() : String.valueOf(args))));
@@ -292,7 +291,7 @@ public final class OpenAiFormat {
 
   /** Turns the Ollama generate chunks of one answer into {@code text_completion} objects, in order. */
   public static final class CompletionWriter {
-    private final String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    private final String id = WireIds.of("cmpl-");
     private final long created = System.currentTimeMillis() / 1000;
     private final String model;
     private final boolean includeUsage;

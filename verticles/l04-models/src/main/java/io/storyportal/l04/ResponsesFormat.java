@@ -5,7 +5,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.util.UUID;
 
 /**
  * OpenAI's Responses API as an entry point ({@code POST /v1/responses}, what the OpenAI Agents SDK
@@ -141,14 +140,10 @@ final class ResponsesFormat {
     }
   }
 
-  private static String id(String prefix) {
-    return prefix + UUID.randomUUID().toString().replace("-", "");
-  }
-
   /** Builds one response, or its stream of events, from the Ollama chunks of one answer. */
   static final class Writer {
     private final String model;
-    private final String responseId = id("resp_");
+    private final String responseId = WireIds.of("resp_");
     private final long createdAt = System.currentTimeMillis() / 1000;
     private final JsonArray output = new JsonArray();
     private int sequence;
@@ -184,14 +179,14 @@ final class ResponsesFormat {
     private JsonObject functionCall(JsonObject call) {
       JsonObject fn = call.getJsonObject("function", new JsonObject());
       Object args = fn.getValue("arguments");
-      return new JsonObject().put("type", "function_call").put("id", id("fc_")).put("call_id", id("call_"))
+      return new JsonObject().put("type", "function_call").put("id", WireIds.of("fc_")).put("call_id", WireIds.of("call_"))
         .put("name", fn.getString("name")).put("arguments", args instanceof JsonObject j ? j.encode() : "{}").put("status", "completed");
     }
 
     /** A whole answer as one response. */
     JsonObject whole(ChatAnswer answer) {
       if (!answer.content().isEmpty()) {
-        output.add(new JsonObject().put("type", "message").put("id", id("msg_")).put("status", "completed").put("role", "assistant")
+        output.add(new JsonObject().put("type", "message").put("id", WireIds.of("msg_")).put("status", "completed").put("role", "assistant")
           .put("content", new JsonArray().add(textPart(answer.content()))));
       }
       answer.toolCalls().forEach(c -> output.add(functionCall((JsonObject) c)));
@@ -209,7 +204,7 @@ final class ResponsesFormat {
       String piece = m.getString("content", chunk.getString("response", ""));
       if (!piece.isEmpty()) {
         if (message == null) {
-          message = new JsonObject().put("type", "message").put("id", id("msg_")).put("status", "in_progress").put("role", "assistant")
+          message = new JsonObject().put("type", "message").put("id", WireIds.of("msg_")).put("status", "in_progress").put("role", "assistant")
             .put("content", new JsonArray());
           event(out, "response.output_item.added", new JsonObject().put("output_index", output.size()).put("item", message.copy()));
           event(out, "response.content_part.added", new JsonObject().put("item_id", message.getString("id"))

@@ -80,14 +80,6 @@ class AnthropicBackendTest {
     standIns.close().await();
   }
 
-  HttpResponse<Buffer> get(String path) {
-    return g.get(path);
-  }
-
-  HttpResponse<Buffer> post(String path, JsonObject body) {
-    return g.post(path, body);
-  }
-
   static JsonObject chat() {
     return new JsonObject().put("model", "claude-sonnet-4-5").put("messages", new JsonArray()
       .add(new JsonObject().put("role", "system").put("content", "Be brief."))
@@ -96,7 +88,7 @@ class AnthropicBackendTest {
 
   @Test
   void openAiAndOllamaClientsGetAnthropicsAnswer() {
-    HttpResponse<Buffer> r = post("/v1/chat/completions", chat().put("stream", true).put("max_tokens", 50).put("temperature", 0.2)
+    HttpResponse<Buffer> r = g.post("/v1/chat/completions", chat().put("stream", true).put("max_tokens", 50).put("temperature", 0.2)
       .put("stop", "END").put("stream_options", new JsonObject().put("include_usage", true)));
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.getHeader("x-model-backend")).isEqualTo("claude");
@@ -119,7 +111,7 @@ class AnthropicBackendTest {
     assertThat(lastHeaders.get().get("authorization")).isNull();
 
     // Ollama's API, whole answer; no max_tokens asked for: Anthropic still needs one
-    HttpResponse<Buffer> whole = post("/api/chat", chat().put("stream", false));
+    HttpResponse<Buffer> whole = g.post("/api/chat", chat().put("stream", false));
     assertThat(whole.statusCode()).isEqualTo(200);
     JsonObject answer = whole.bodyAsJsonObject();
     assertThat(answer.getJsonObject("message").getString("content")).isEqualTo("The sky ☀️");
@@ -128,8 +120,8 @@ class AnthropicBackendTest {
     assertThat(lastRequest.get().getInteger("max_tokens")).isEqualTo(AnthropicBackend.DEFAULT_MAX_TOKENS);
 
     // what the backend lists is what L04 lists
-    assertThat(get("/v1/models").bodyAsString()).contains("claude-sonnet-4-5");
-    assertThat(get("/backends").bodyAsString()).contains("\"type\":\"anthropic\"");
+    assertThat(g.get("/v1/models").bodyAsString()).contains("claude-sonnet-4-5");
+    assertThat(g.get("/backends").bodyAsString()).contains("\"type\":\"anthropic\"");
   }
 
   @Test
@@ -138,7 +130,7 @@ class AnthropicBackendTest {
     JsonObject tools = new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather")
       .put("description", "Weather in a city").put("parameters", new JsonObject().put("type", "object")
         .put("properties", new JsonObject().put("city", new JsonObject().put("type", "string")))));
-    JsonObject r = post("/v1/chat/completions", chat().put("tools", new JsonArray().add(tools))).bodyAsJsonObject();
+    JsonObject r = g.post("/v1/chat/completions", chat().put("tools", new JsonArray().add(tools))).bodyAsJsonObject();
     JsonObject choice = r.getJsonArray("choices").getJsonObject(0);
     assertThat(choice.getString("finish_reason")).isEqualTo("tool_calls");
     assertThat(choice.getJsonObject("message").getString("content")).isEqualTo("Let me check.");
@@ -157,7 +149,7 @@ class AnthropicBackendTest {
       .add(new JsonObject().put("role", "assistant").put("content", "Let me check.").put("tool_calls", new JsonArray().add(new JsonObject()
         .put("id", call.getString("id")).put("type", "function").put("function", call.getJsonObject("function")))))
       .add(new JsonObject().put("role", "tool").put("tool_call_id", call.getString("id")).put("content", "sunny, 21 °C"));
-    assertThat(post("/v1/chat/completions", next).statusCode()).isEqualTo(200);
+    assertThat(g.post("/v1/chat/completions", next).statusCode()).isEqualTo(200);
     JsonArray sent = lastRequest.get().getJsonArray("messages");
     assertThat(sent).hasSize(3);
     JsonArray assistant = sent.getJsonObject(1).getJsonArray("content");
@@ -175,7 +167,7 @@ class AnthropicBackendTest {
   @Test
   void overloadedBeforeTheFirstTokenFallsBackAndAnErrorEventAfterItEndsTheStream() {
     status = 529;
-    HttpResponse<Buffer> r = post("/v1/chat/completions", chat());
+    HttpResponse<Buffer> r = g.post("/v1/chat/completions", chat());
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.getHeader("x-model-backend")).isEqualTo("local");
     assertThat(messages.get()).isPositive();
@@ -183,12 +175,12 @@ class AnthropicBackendTest {
     status = 200;
     stream = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hal\"}}\n\n"
       + "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
-    String[] lines = post("/api/chat", chat()).bodyAsString().strip().split("\n");
+    String[] lines = g.post("/api/chat", chat()).bodyAsString().strip().split("\n");
     assertThat(new JsonObject(lines[0]).getJsonObject("message").getString("content")).isEqualTo("Hal");
     assertThat(new JsonObject(lines[lines.length - 1]).getString("error")).contains("Overloaded").contains("overloaded_error").contains("claude");
 
     // Anthropic has no embeddings: a 400 naming the backend, not a backend failure
-    HttpResponse<Buffer> emb = post("/v1/embeddings", new JsonObject().put("model", "claude-sonnet-4-5").put("input", "x"));
+    HttpResponse<Buffer> emb = g.post("/v1/embeddings", new JsonObject().put("model", "claude-sonnet-4-5").put("input", "x"));
     assertThat(emb.statusCode()).isEqualTo(400);
     assertThat(emb.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("EMBEDDINGS_UNSUPPORTED");
   }

@@ -52,7 +52,7 @@ public final class LlmRequests {
 
   private static final String INSERT = "INSERT INTO llm_requests (request_id, caller, model, backend, prompt_tokens, completion_tokens, "
     + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, api_key_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
-    + "(SELECT id FROM api_keys WHERE id::text = $14)) RETURNING id";
+    + "(SELECT id FROM api_keys WHERE id = $14)) RETURNING id";
 
   /**
    * Records one call. The API key it was made with is kept when it names a key L01 has; an id that
@@ -92,11 +92,14 @@ public final class LlmRequests {
       .addValue(r.getDouble("ttft_ms")).addValue(r.getDouble("latency_ms"))
       .addValue(BigDecimal.valueOf(r.getDouble("cost_usd", 0.0))).addValue(r.getString("status"))
       .addValue(r.getString("error")).addValue(r.getBoolean("cached", false)).addValue(r.getBoolean("streamed", false))
-      .addValue(r.getString("api_key_id"));
+      .addValue(uuidOrNull(r.getString("api_key_id")));
   }
 
-  /** An API key id as the uuid column compares it; one that is no uuid is null, which matches no row. */
+  /** An API key id as the uuid column compares it (by its index); one that is none, or no uuid, is null, which matches no row. */
   private static java.util.UUID uuidOrNull(String id) {
+    if (id == null) {
+      return null;
+    }
     try {
       return java.util.UUID.fromString(id);
     } catch (IllegalArgumentException e) {
