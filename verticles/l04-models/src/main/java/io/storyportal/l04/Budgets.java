@@ -11,33 +11,96 @@ import io.vertx.redis.client.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
- * Token budgets per user or API key and period ({@code models.budgets} in conf), kept in Redis
- * ({@code budget:<scope>:<id>:<period>:<start>}). Checked before a call: an exhausted budget is a
- * 429 naming the budget and when it resets, and no backend is called. Used tokens are added after
- * the call from the backend's own counts, so a call already running may finish beyond the limit.
- * When Redis cannot be reached the check lets calls through (logged): budgets must not take the
- * model gateway down with them.
+ * Budgets per user or API key and period ({@code models.budgets} in conf), kept in Redis. Each one
+ * limits one thing: {@code tokens} (prompt and completion, as the backend counted them),
+ * {@code requests} (calls admitted) or {@code cost_usd} (spend from the price table). Checked before
+ * a call: an exhausted budget is a 429 naming the budget and when it resets, with
+ * {@code retry_after_seconds}, and no backend is called. A request limit is counted when the call is
+ * admitted, atomically ({@code INCR}), so concurrent calls cannot slip past it; a call refused by any
+ * budget is not counted. Tokens and spend are added after the call, so a call already running may
+ * finish beyond the limit. When Redis cannot be reached the check lets calls through (logged):
+ * budgets must not take the model gateway down with them.
  */
 public final class Budgets {
 
   private static final Logger LOG = LoggerFactory.getLogger(Budgets.class);
 
-  /** One configured budget. {@code id} "*" applies to every user (or key) separately. */
-  record Budget(String scope, String id, String period, long tokens) {
+  /** What a budget limits; {@code header} is the suffix of its {@code x-ratelimit-*} headers. */
+  enum Unit {
+    TOKENS("tokens", "tokens", "TOKEN_BUDGET_EXHAUSTED", "token budget"),
+    REQUESTS("requests", "requests", "REQUEST_LIMIT_REACHED", "request limit"),
+    /** Kept in micro-dollars, so Redis adds integers. */
+    USD("cost_usd", "usd", "SPEND_BUDGET_EXHAUSTED", "spend budget");
+
+    final String config;
+    final String header;
+    final String code;
+    final String noun;
+
+    Unit(String config, String header, String code, String noun) {
+      this.config = config;
+      this.header = header;
+      this.code = code;
+      this.noun = noun;
+    }
+
+    /** An amount of this unit as people write it (micro-dollars as dollars). */
+    String show(long amount) {
+      return this == USD ? BigDecimal.valueOf(amount, 6).stripTrailingZeros().toPlainString() : Long.toString(amount);
+    }
   }
 
-  /** Where a caller stands against its tightest budget, for the x-ratelimit-* headers. */
+  /** One configured budget ({@code limit} in its unit; micro-dollars for spend). {@code id} "*" applies to every user (or key) separately. */
+  record Budget(String scope, String id, String period, Unit unit, long limit) {
+  }
+
+  /** Where a caller stands against its tightest budget of one unit. */
   public record Standing(long limit, long remaining, long resetSeconds) {
+  }
+
+  /** The tightest standing per unit, for the {@code x-ratelimit-*} headers. */
+  public static final class Standings {
+    static final Standings NONE = new Standings(new EnumMap<>(Unit.class));
+    private final Map<Unit, Standing> byUnit;
+
+    private Standings(Map<Unit, Standing> byUnit) {
+      this.byUnit = byUnit;
+    }
+
+    public boolean isEmpty() {
+      return byUnit.isEmpty();
+    }
+
+    /**
+     * {@code x-ratelimit-limit-<unit>}, {@code x-ratelimit-remaining-<unit>} and
+     * {@code x-ratelimit-reset-<unit>} per unit limited (tokens, requests, usd), as OpenAI names them.
+     */
+    public void headers(BiConsumer<String, String> put) {
+      byUnit.forEach((unit, s) -> {
+        put.accept("x-ratelimit-limit-" + unit.header, unit.show(s.limit()));
+        put.accept("x-ratelimit-remaining-" + unit.header, unit.show(Math.max(0, s.remaining())));
+        put.accept("x-ratelimit-reset-" + unit.header, s.resetSeconds() + "s");
+      });
+    }
+
+    /** The headers as a JSON object: how a stream's first frame carries them to its HTTP entry point. */
     public JsonObject toJson() {
-      return new JsonObject().put("limit", limit).put("remaining", remaining).put("reset", resetSeconds);
+      JsonObject out = new JsonObject();
+      headers(out::put);
+      return out;
     }
   }
 
@@ -48,10 +111,22 @@ public final class Budgets {
     this.redis = redis;
     if (config != null) {
       for (int i = 0; i < config.size(); i++) {
-        JsonObject b = config.getJsonObject(i);
-        budgets.add(new Budget(b.getString("scope"), b.getString("id", "*"), b.getString("period"), b.getLong("tokens")));
+        budgets.add(parse(config.getJsonObject(i)));
       }
     }
+  }
+
+  private static Budget parse(JsonObject b) {
+    for (Unit unit : Unit.values()) {
+      Number limit = (Number) b.getValue(unit.config);
+      if (limit != null) {
+        long amount = unit == Unit.USD
+          ? BigDecimal.valueOf(limit.doubleValue()).movePointRight(6).setScale(0, RoundingMode.HALF_UP).longValueExact()
+          : limit.longValue();
+        return new Budget(b.getString("scope"), b.getString("id", "*"), b.getString("period"), unit, amount);
+      }
+    }
+    throw new IllegalArgumentException("a budget needs one of tokens, requests or cost_usd: " + b.encode());
   }
 
   public boolean enabled() {
@@ -61,7 +136,7 @@ public final class Budgets {
   private List<Budget> matching(String user, String key) {
     List<Budget> out = new ArrayList<>();
     for (Budget b : budgets) {
-      String subject = "user".equals(b.scope()) ? user : key;
+      String subject = subject(b, user, key);
       if (subject != null && ("*".equals(b.id()) || b.id().equals(subject))) {
         out.add(b);
       }
@@ -73,58 +148,128 @@ public final class Budgets {
     return "user".equals(b.scope()) ? user : key;
   }
 
-  /** Fails with 429 when a matching budget is used up; else the tightest standing (or null). */
-  public Future<Standing> check(String user, String key) {
+  /**
+   * Admits a call or fails with 429 when a matching budget is used up; counts the call against its
+   * request limits. Completes with the tightest standing per unit.
+   */
+  public Future<Standings> check(String user, String key) {
     List<Budget> list = matching(user, key);
     if (list.isEmpty() || redis == null) {
-      return Future.succeededFuture(null);
+      return Future.succeededFuture(Standings.NONE);
     }
-    List<String> keys = list.stream().map(b -> redisKey(b, subject(b, user, key), Instant.now())).toList();
-    Request mget = Request.cmd(Command.MGET);
-    keys.forEach(mget::arg);
-    return redis.send(mget).map(resp -> {
-      Standing tightest = null;
-      for (int i = 0; i < list.size(); i++) {
-        Budget b = list.get(i);
-        Response v = resp.get(i);
+    Instant now = Instant.now();
+    // one round trip: GET for what is added after calls, INCR (and its EXPIRE) for request limits
+    List<Request> batch = new ArrayList<>();
+    List<String> keys = new ArrayList<>();
+    for (Budget b : list) {
+      String k = redisKey(b, subject(b, user, key), now);
+      keys.add(k);
+      if (b.unit() == Unit.REQUESTS) {
+        batch.add(Request.cmd(Command.INCR).arg(k));
+        batch.add(Request.cmd(Command.EXPIRE).arg(k).arg(ttl(b, now)));
+      } else {
+        batch.add(Request.cmd(Command.GET).arg(k));
+      }
+    }
+    return redis.batch(batch).map(responses -> {
+      Map<Unit, Standing> tightest = new EnumMap<>(Unit.class);
+      PlatformException refused = null;
+      int at = 0;
+      for (Budget b : list) {
+        Response v = responses.get(at);
+        at += b.unit() == Unit.REQUESTS ? 2 : 1;
         long used = v == null ? 0 : v.toLong();
-        long reset = resetAt(b.period(), Instant.now()).getEpochSecond() - Instant.now().getEpochSecond();
-        if (used >= b.tokens()) {
-          throw new PlatformException(429, "TOKEN_BUDGET_EXHAUSTED", "the " + b.period() + "ly token budget of "
-            + b.scope() + " '" + subject(b, user, key) + "' (" + b.tokens() + " tokens) is used up; it resets at "
-            + resetAt(b.period(), Instant.now()), new JsonObject().put("scope", b.scope()).put("limit", b.tokens())
-            .put("used", used).put("reset_at", resetAt(b.period(), Instant.now()).toString()).put("reset_seconds", reset));
+        // a request limit counts this call already; the others count what earlier calls used
+        boolean over = b.unit() == Unit.REQUESTS ? used > b.limit() : used >= b.limit();
+        Instant resets = resetAt(b.period(), now);
+        long seconds = Math.max(1, resets.getEpochSecond() - now.getEpochSecond());
+        if (over && refused == null) {
+          refused = exhausted(b, subject(b, user, key), used, resets, seconds);
         }
-        Standing s = new Standing(b.tokens(), b.tokens() - used, reset);
-        if (tightest == null || s.remaining() < tightest.remaining()) {
-          tightest = s;
+        Standing s = new Standing(b.limit(), b.limit() - used, seconds);
+        Standing t = tightest.get(b.unit());
+        if (t == null || s.remaining() < t.remaining()) {
+          tightest.put(b.unit(), s);
         }
       }
-      return tightest;
+      if (refused != null) {
+        uncount(list, keys);
+        throw refused;
+      }
+      return new Standings(tightest);
     }).recover(err -> {
       if (err instanceof PlatformException) {
         return Future.failedFuture(err);
       }
-      LOG.warn("token budgets not checked, Redis unavailable: {}", err.getMessage());
-      return Future.succeededFuture(null);
+      LOG.warn("budgets not checked, Redis unavailable: {}", err.getMessage());
+      return Future.succeededFuture(Standings.NONE);
     });
   }
 
-  /** Adds the tokens a call used to every matching budget. */
-  public void add(String user, String key, long tokens) {
-    if (tokens <= 0 || redis == null) {
-      return;
-    }
-    for (Budget b : matching(user, key)) {
-      String k = redisKey(b, subject(b, user, key), Instant.now());
-      long ttl = resetAt(b.period(), Instant.now()).getEpochSecond() - Instant.now().getEpochSecond() + 60;
-      redis.batch(List.of(Request.cmd(Command.INCRBY).arg(k).arg(tokens), Request.cmd(Command.EXPIRE).arg(k).arg(ttl)))
-        .onFailure(err -> LOG.warn("token usage not added to budget {}: {}", k, err.getMessage()));
+  /** A refused call is not counted against its request limits. */
+  private void uncount(List<Budget> list, List<String> keys) {
+    for (int i = 0; i < list.size(); i++) {
+      if (list.get(i).unit() == Unit.REQUESTS) {
+        String k = keys.get(i);
+        redis.send(Request.cmd(Command.DECR).arg(k)).onFailure(err -> LOG.warn("refused call still counted in {}: {}", k, err.getMessage()));
+      }
     }
   }
 
+  private static PlatformException exhausted(Budget b, String subject, long used, Instant resets, long seconds) {
+    String what = b.unit() == Unit.REQUESTS ? "is reached" : "is used up";
+    String limit = b.unit() == Unit.USD ? b.unit().show(b.limit()) + " USD" : b.limit() + " " + b.unit().config;
+    return new PlatformException(429, b.unit().code, "the " + adjective(b.period()) + " " + b.unit().noun + " of " + b.scope()
+      + " '" + subject + "' (" + limit + ") " + what + "; it resets at " + resets,
+      new JsonObject().put("scope", b.scope()).put("unit", b.unit().config).put("limit", number(b.unit(), b.limit()))
+        .put("used", number(b.unit(), used)).put("reset_at", resets.toString()).put("reset_seconds", seconds)
+        .put("retry_after_seconds", seconds));
+  }
+
+  private static Object number(Unit unit, long amount) {
+    return unit == Unit.USD ? BigDecimal.valueOf(amount, 6).doubleValue() : (Object) amount;
+  }
+
+  private static String adjective(String period) {
+    return switch (period) {
+      case "minute" -> "per-minute";
+      case "hour" -> "hourly";
+      case "day" -> "daily";
+      default -> "monthly";
+    };
+  }
+
+  /** Adds what a call used to every matching token and spend budget ({@code cost} in USD). */
+  public void add(String user, String key, long tokens, BigDecimal cost) {
+    if (redis == null) {
+      return;
+    }
+    long micros = cost.movePointRight(6).setScale(0, RoundingMode.HALF_UP).longValue();
+    Instant now = Instant.now();
+    for (Budget b : matching(user, key)) {
+      long amount = switch (b.unit()) {
+        case TOKENS -> tokens;
+        case USD -> micros;
+        case REQUESTS -> 0;
+      };
+      if (amount <= 0) {
+        continue;
+      }
+      String k = redisKey(b, subject(b, user, key), now);
+      redis.batch(List.of(Request.cmd(Command.INCRBY).arg(k).arg(amount), Request.cmd(Command.EXPIRE).arg(k).arg(ttl(b, now))))
+        .onFailure(err -> LOG.warn("usage not added to budget {}: {}", k, err.getMessage()));
+    }
+  }
+
+  /** A counter lives a minute past its period's end. */
+  private static long ttl(Budget b, Instant now) {
+    return resetAt(b.period(), now).getEpochSecond() - now.getEpochSecond() + 60;
+  }
+
+  /** {@code budget:<scope>:<id>:<period>:<start>} for tokens (as before spend and requests existed), else {@code budget:<unit>:…}. */
   static String redisKey(Budget b, String subject, Instant now) {
-    return "budget:" + b.scope() + ":" + subject + ":" + b.period() + ":" + periodStart(b.period(), now).getEpochSecond();
+    String unit = b.unit() == Unit.TOKENS ? "" : b.unit().header + ":";
+    return "budget:" + unit + b.scope() + ":" + subject + ":" + b.period() + ":" + periodStart(b.period(), now).getEpochSecond();
   }
 
   static Instant periodStart(String period, Instant now) {

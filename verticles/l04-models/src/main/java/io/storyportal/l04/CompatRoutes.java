@@ -7,10 +7,12 @@ import io.storyportal.kernel.http.HttpStreams;
 import io.storyportal.kernel.op.BusClient;
 import io.storyportal.kernel.op.InputValidator;
 import io.storyportal.kernel.stream.FrameSink;
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -57,7 +59,8 @@ final class CompatRoutes {
        "input":{"type":["string","array"],"items":{"type":"object"}},"instructions":{"type":["string","null"]},
        "stream":{"type":"boolean"},"max_output_tokens":{"type":["integer","null"]},"temperature":{"type":["number","null"]},
        "top_p":{"type":["number","null"]},"tools":{"type":"array","items":{"type":"object","required":["type"]}},
-       "reasoning":{"type":["object","null"]}}}"""));
+       "reasoning":{"type":["object","null"]},"previous_response_id":{"type":["string","null"],"minLength":1},
+       "store":{"type":["boolean","null"]}}}"""));
 
   private static final InputValidator ANTHROPIC_MESSAGES = InputValidator.of("anthropic-messages", new JsonObject("""
     {"type":"object","required":["model","max_tokens","messages"],
@@ -73,11 +76,13 @@ final class CompatRoutes {
   private final BusClient bus;
   private final LocalStream local;
   private final long bodyLimit;
+  private final StoredResponses responses;
 
-  CompatRoutes(BusClient bus, LocalStream local, long bodyLimit) {
+  CompatRoutes(BusClient bus, LocalStream local, long bodyLimit, StoredResponses responses) {
     this.bus = bus;
     this.local = local;
     this.bodyLimit = bodyLimit;
+    this.responses = responses;
   }
 
   void mount(Router router) {
@@ -99,8 +104,15 @@ final class CompatRoutes {
     router.post("/api/chat").handler(body).handler(ctx -> ollama(ctx, "l04.chat"));
     router.post("/api/generate").handler(body).handler(ctx -> ollama(ctx, "l04.generate"));
     router.post("/v1/messages").handler(body).handler(this::anthropicMessages);
-    router.post("/responses").handler(body).handler(this::openAiResponses);
-    router.post("/v1/responses").handler(body).handler(this::openAiResponses);
+    for (String base : new String[] {"/responses", "/v1/responses"}) {
+      router.post(base).handler(body).handler(this::openAiResponses);
+      // a stored response, for the caller that created it
+      router.get(base + "/:id").handler(ctx -> responses.load(caller(ctx).principal(), ctx.pathParam("id"))
+        .onSuccess(stored -> json(ctx, 200, stored.response())).onFailure(ctx::fail));
+      router.delete(base + "/:id").handler(ctx -> responses.delete(caller(ctx).principal(), ctx.pathParam("id"))
+        .onSuccess(v -> json(ctx, 200, new JsonObject().put("id", ctx.pathParam("id")).put("object", "response").put("deleted", true)))
+        .onFailure(ctx::fail));
+    }
     router.post("/completions").handler(body).handler(this::openAiCompletion);
     router.post("/v1/completions").handler(body).handler(this::openAiCompletion);
     router.post("/embeddings").handler(body).handler(this::openAiEmbeddings);
@@ -161,14 +173,35 @@ final class CompatRoutes {
     }
   }
 
-  /** OpenAI's Responses API, stateless: the documented stream events with {@code "stream": true}, else one response. */
+  /**
+   * OpenAI's Responses API: the documented stream events with {@code "stream": true}, else one
+   * response. A {@code previous_response_id} continues the conversation that response ended (the
+   * caller's own); the completed response is stored unless {@code "store": false}.
+   */
   private void openAiResponses(RoutingContext ctx) {
-    Translated t = translate(ctx, OPENAI_RESPONSES, ResponsesFormat::toOllama);
-    if (t != null) {
-      ResponsesFormat.Writer writer = new ResponsesFormat.Writer(t.in().getString("model"));
+    JsonObject in = checked(ctx, OPENAI_RESPONSES);
+    if (in == null) {
+      return;
+    }
+    String principal = caller(ctx).principal();
+    String previous = in.getString("previous_response_id");
+    Future<JsonArray> history = previous == null ? Future.succeededFuture(new JsonArray())
+      : responses.conversation(principal, previous);
+    history.onFailure(err -> HttpErrors.send(ctx, PlatformException.of(err))).onSuccess(h -> {
+      Translated t = translate(ctx, in, i -> ResponsesFormat.toOllama(i, h));
+      if (t == null) {
+        return;
+      }
+      boolean store = responses.enabled() && !Boolean.FALSE.equals(in.getValue("store"));
+      JsonArray asked = ResponsesFormat.conversation(in, t.request());
+      ResponsesFormat.Writer writer = new ResponsesFormat.Writer(in.getString("model"), previous, store, (response, answer) -> {
+        if (store) {
+          responses.save(principal, response, asked.copy().add(ResponsesFormat.assistantTurn(answer)));
+        }
+      });
       answer(ctx, t, "l04.chat", new HttpStreams.Format("text/event-stream", writer::sse, "", (e, body) -> ResponsesFormat.error(e)),
         writer::whole);
-    }
+    });
   }
 
   /** Anthropic's Messages API: SSE stream events with {@code "stream": true}, else one message. */
@@ -188,9 +221,25 @@ final class CompatRoutes {
 
   /** The body, checked by {@code validator} and translated; null when refused (the 4xx was sent). */
   private static Translated translate(RoutingContext ctx, InputValidator validator, java.util.function.Function<JsonObject, JsonObject> toOllama) {
+    JsonObject in = checked(ctx, validator);
+    return in == null ? null : translate(ctx, in, toOllama);
+  }
+
+  /** The body, checked by {@code validator}; null when refused (the 4xx was sent). */
+  private static JsonObject checked(RoutingContext ctx, InputValidator validator) {
     try {
       JsonObject in = jsonBody(ctx);
       validator.validate(in);
+      return in;
+    } catch (PlatformException e) {
+      HttpErrors.send(ctx, e);
+      return null;
+    }
+  }
+
+  /** A checked request translated; null when refused (the 4xx was sent). */
+  private static Translated translate(RoutingContext ctx, JsonObject in, java.util.function.Function<JsonObject, JsonObject> toOllama) {
+    try {
       return new Translated(in, toOllama.apply(in));
     } catch (PlatformException e) {
       HttpErrors.send(ctx, e);
@@ -200,6 +249,10 @@ final class CompatRoutes {
       HttpErrors.send(ctx, PlatformException.badRequest("VALIDATION_FAILED", "a value in the request has the wrong type", null));
       return null;
     }
+  }
+
+  private static Caller caller(RoutingContext ctx) {
+    return Caller.fromHeaders(ctx.request().headers());
   }
 
   private static boolean includeUsage(JsonObject in) {
@@ -255,7 +308,7 @@ final class CompatRoutes {
     return new HttpStreams.Format("text/event-stream", events, "data: [DONE]\n\n", (e, body) -> "data: " + body.encode() + "\n\n");
   }
 
-  /** The first frame names the backend, the fallback model if one answered, and the caller's token budget: those become headers. */
+  /** The first frame names the backend, the fallback model if one answered, and where the caller stands against its budgets: those become headers. */
   private static FrameSink sink(RoutingContext ctx, HttpStreams.Format format) {
     HttpServerResponse resp = ctx.response();
     return HttpStreams.sink(ctx, format, first -> {
@@ -267,9 +320,7 @@ final class CompatRoutes {
         resp.putHeader("x-model-fallback", fallback);
       }
       if (limit != null) {
-        resp.putHeader("x-ratelimit-limit-tokens", String.valueOf(limit.getLong("limit")))
-          .putHeader("x-ratelimit-remaining-tokens", String.valueOf(Math.max(0, limit.getLong("remaining"))))
-          .putHeader("x-ratelimit-reset-tokens", limit.getLong("reset") + "s");
+        limit.forEach(h -> resp.putHeader(h.getKey(), (String) h.getValue()));
       }
     });
   }

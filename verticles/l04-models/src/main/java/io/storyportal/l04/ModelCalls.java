@@ -103,8 +103,8 @@ final class ModelCalls {
             if (!asked.equals(request.getString("model"))) {
               chunk.put("fallback_model", request.getString("model"));
             }
-            if (ar.result().standing() != null) {
-              chunk.put("ratelimit", ar.result().standing().toJson());
+            if (!ar.result().standings().isEmpty()) {
+              chunk.put("ratelimit", ar.result().standings().toJson());
             }
           }
           last[0] = chunk;
@@ -182,13 +182,10 @@ final class ModelCalls {
       .onFailure(err -> record(call, request, null, null, null, t0, err, false, false));
   }
 
-  private static Reply limits(Reply r, Budgets.Standing standing) {
-    if (standing == null) {
-      return r;
-    }
-    return r.header("x-ratelimit-limit-tokens", Long.toString(standing.limit()))
-      .header("x-ratelimit-remaining-tokens", Long.toString(Math.max(0, standing.remaining())))
-      .header("x-ratelimit-reset-tokens", standing.resetSeconds() + "s");
+  private static Reply limits(Reply r, Budgets.Standings standings) {
+    java.util.Map<String, String> headers = new java.util.HashMap<>(r.headers());
+    standings.headers(headers::put);
+    return new Reply(r.body(), r.status(), headers);
   }
 
   private void record(OperationCall call, JsonObject request, Backend backend, JsonObject last, Double ttftMs, long t0,
@@ -205,8 +202,9 @@ final class ModelCalls {
     } else {
       status = "error";
     }
-    if (!cached && error == null) {
-      budgets.add(call.principal(), call.header(API_KEY_ID), prompt + completion);
+    if (!cached && error == null && budgets.enabled()) {
+      budgets.add(call.principal(), call.header(API_KEY_ID), prompt + completion,
+        accounting.cost(request.getString("model"), prompt, completion));
     }
     accounting.record(new Accounting.Call(call.requestId(), call.principal(), call.header(API_KEY_ID),
       request.getString("model"), backend == null ? null : backend.name(), prompt, completion,
@@ -214,6 +212,6 @@ final class ModelCalls {
       error == null ? null : error.getMessage(), cached, streamed));
   }
 
-  private record Opened(UpstreamStream stream, Budgets.Standing standing) {
+  private record Opened(UpstreamStream stream, Budgets.Standings standings) {
   }
 }

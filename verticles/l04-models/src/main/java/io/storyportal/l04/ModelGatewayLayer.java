@@ -115,7 +115,8 @@ public final class ModelGatewayLayer extends LayerVerticle {
 
   @Override
   protected void routes(Router r) {
-    new CompatRoutes(bus, this::streamLocally, conf().getJsonObject("http", new JsonObject()).getLong("bodyLimitBytes", 10L * 1024 * 1024)).mount(r);
+    new CompatRoutes(bus, this::streamLocally, conf().getJsonObject("http", new JsonObject()).getLong("bodyLimitBytes", 10L * 1024 * 1024),
+      new StoredResponses(redis, conf().getJsonObject("models", new JsonObject()).getJsonObject("responses"))).mount(r);
   }
 
   @Override

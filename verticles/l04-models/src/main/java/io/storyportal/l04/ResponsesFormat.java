@@ -8,28 +8,28 @@ import io.vertx.core.json.JsonObject;
 
 /**
  * OpenAI's Responses API as an entry point ({@code POST /v1/responses}, what the OpenAI Agents SDK
- * and newer OpenAI clients call), on top of the canonical Ollama form. Stateless: every request
- * carries its whole input ({@code previous_response_id} and stored responses are refused).
- * Requests become {@code /api/chat} requests (instructions, messages, function calls and their
- * outputs, images); Ollama chunks become the documented stream events (a message item with an
- * {@code output_text} part and its deltas, function-call items, {@code response.completed} with
- * the whole response) or one {@code response} object.
+ * and newer OpenAI clients call), on top of the canonical Ollama form. Requests become
+ * {@code /api/chat} requests (instructions, the conversation a {@code previous_response_id} ends,
+ * messages, function calls and their outputs, images); Ollama chunks become the documented stream
+ * events (a message item with an {@code output_text} part and its deltas, function-call items,
+ * {@code response.completed} with the whole response) or one {@code response} object. Completed
+ * responses are kept by {@link StoredResponses} unless the request says {@code "store": false}.
  */
 final class ResponsesFormat {
 
   private ResponsesFormat() {
   }
 
-  /** Responses request → Ollama /api/chat request. */
-  static JsonObject toOllama(JsonObject in) {
-    if (in.getValue("previous_response_id") != null) {
-      throw PlatformException.badRequest("UNSUPPORTED_PARAMETER",
-        "previous_response_id is not supported: L04 keeps no responses; send the whole input", null);
-    }
+  /**
+   * Responses request → Ollama /api/chat request; {@code history} is the conversation of the
+   * response it continues (canonical messages, empty for a first turn), after the instructions.
+   */
+  static JsonObject toOllama(JsonObject in, JsonArray history) {
     JsonArray messages = new JsonArray();
     if (in.getString("instructions") != null) {
       messages.add(new JsonObject().put("role", "system").put("content", in.getString("instructions")));
     }
+    messages.addAll(history);
     Object input = in.getValue("input");
     if (input instanceof String text) {
       messages.add(new JsonObject().put("role", "user").put("content", text));
@@ -81,6 +81,22 @@ final class ResponsesFormat {
       out.put("think", "minimal".equals(effort) ? "low" : effort);
     }
     return out;
+  }
+
+  /** The conversation a request's answer continues, as stored: its messages without the instructions. */
+  static JsonArray conversation(JsonObject in, JsonObject request) {
+    JsonArray messages = request.getJsonArray("messages").copy();
+    if (in.getString("instructions") != null) {
+      messages.remove(0);
+    }
+    return messages;
+  }
+
+  /** The answer as the assistant's turn of a stored conversation (its reasoning is not sent back to a model). */
+  static JsonObject assistantTurn(ChatAnswer answer) {
+    JsonObject message = answer.ollamaChat().getJsonObject("message");
+    message.remove("thinking");
+    return message;
   }
 
   /** One input item: a message (easy or typed form), a function call, or a function call's output. */
@@ -140,9 +156,16 @@ final class ResponsesFormat {
     }
   }
 
-  /** Builds one response, or its stream of events, from the Ollama chunks of one answer. */
+  /**
+   * Builds one response, or its stream of events, from the Ollama chunks of one answer; hands the
+   * completed response and the answer to {@code completed} (to be stored).
+   */
   static final class Writer {
     private final String model;
+    private final String previousResponseId;
+    private final boolean store;
+    private final java.util.function.BiConsumer<JsonObject, ChatAnswer> completed;
+    private final ChatAnswer answer = new ChatAnswer();
     private final String responseId = WireIds.of("resp_");
     private final long createdAt = System.currentTimeMillis() / 1000;
     private final JsonArray output = new JsonArray();
@@ -151,8 +174,11 @@ final class ResponsesFormat {
     private JsonObject message;
     private final StringBuilder text = new StringBuilder();
 
-    Writer(String model) {
+    Writer(String model, String previousResponseId, boolean store, java.util.function.BiConsumer<JsonObject, ChatAnswer> completed) {
       this.model = model;
+      this.previousResponseId = previousResponseId;
+      this.store = store;
+      this.completed = completed;
     }
 
     /** The response object: {@code status} and, once done, its output and usage. */
@@ -161,7 +187,8 @@ final class ResponsesFormat {
         .put("model", model).put("output", status.equals("in_progress") ? new JsonArray() : output.copy())
         .put("parallel_tool_calls", true).put("tool_choice", "auto").put("tools", new JsonArray())
         .putNull("error").putNull("incomplete_details").putNull("instructions").put("metadata", new JsonObject())
-        .putNull("temperature").putNull("top_p").put("usage", usage);
+        .putNull("temperature").putNull("top_p").put("previous_response_id", previousResponseId).put("store", store)
+        .put("usage", usage);
     }
 
     private static JsonObject usage(JsonObject last) {
@@ -190,12 +217,15 @@ final class ResponsesFormat {
           .put("content", new JsonArray().add(textPart(answer.content()))));
       }
       answer.toolCalls().forEach(c -> output.add(functionCall((JsonObject) c)));
-      return response("completed", usage(answer.last()));
+      JsonObject response = response("completed", usage(answer.last()));
+      completed.accept(response, answer);
+      return response;
     }
 
     /** The events for one Ollama chunk (the first chunk's start with {@code response.created}). */
     Buffer sse(JsonObject chunk) {
       Buffer out = Buffer.buffer();
+      answer.add(chunk);
       if (sequence == 0) {
         event(out, "response.created", new JsonObject().put("response", response("in_progress", null)));
         event(out, "response.in_progress", new JsonObject().put("response", response("in_progress", null)));
@@ -231,7 +261,9 @@ final class ResponsesFormat {
       }
       if (chunk.getBoolean("done", false)) {
         closeMessage(out);
-        event(out, "response.completed", new JsonObject().put("response", response("completed", usage(chunk))));
+        JsonObject response = response("completed", usage(chunk));
+        event(out, "response.completed", new JsonObject().put("response", response));
+        completed.accept(response, answer);
       }
       return out;
     }

@@ -137,6 +137,82 @@ class AccountingBudgetCacheTest {
   }
 
   @Test
+  void aRequestLimitAdmitsExactlyItsNumberOfConcurrentCallsAndRefusedOnesDoNotCount() {
+    // 3 calls a day per API key; 8 sent at once: the count is taken atomically as each is admitted
+    try (GatewayFixture g = gateway(m -> m.put("budgets", new JsonArray().add(new JsonObject().put("scope", "key")
+        .put("id", "*").put("period", "day").put("requests", 3))))) {
+      String key = UUID.randomUUID().toString();
+      List<io.vertx.core.Future<HttpResponse<Buffer>>> sent = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        sent.add(g.http.post(g.port(), "127.0.0.1", "/chat/completions").putHeader("x-principal", "ada").putHeader("x-roles", "developer")
+          .putHeader("x-api-key-id", key).sendJsonObject(chat("ada", false).put("stream", i % 2 == 0)));
+      }
+      io.vertx.core.Future.all(sent).await();
+      List<HttpResponse<Buffer>> answers = sent.stream().map(io.vertx.core.Future::result).toList();
+      List<HttpResponse<Buffer>> admitted = answers.stream().filter(r -> r.statusCode() == 200).toList();
+      List<HttpResponse<Buffer>> refused = answers.stream().filter(r -> r.statusCode() == 429).toList();
+      assertThat(admitted).hasSize(3);
+      assertThat(refused).hasSize(5);
+      assertThat(g.b(1).chats.get()).as("refused calls reach no backend").isEqualTo(3);
+      assertThat(admitted).allSatisfy(r -> {
+        assertThat(r.getHeader("x-ratelimit-limit-requests")).isEqualTo("3");
+        assertThat(Integer.parseInt(r.getHeader("x-ratelimit-remaining-requests"))).isBetween(0, 2);
+        assertThat(r.getHeader("x-ratelimit-limit-tokens")).as("no token budget here").isNull();
+      });
+      assertThat(admitted.stream().map(r -> r.getHeader("x-ratelimit-remaining-requests")).sorted().toList())
+        .containsExactly("0", "1", "2");
+      JsonObject error = refused.get(0).bodyAsJsonObject().getJsonObject("error");
+      assertThat(error.getString("code")).isEqualTo("REQUEST_LIMIT_REACHED");
+      assertThat(error.getString("message")).contains("daily request limit of key '" + key + "' (3 requests) is reached");
+      long retry = error.getJsonObject("details").getLong("retry_after_seconds");
+      assertThat(retry).isBetween(1L, 86_400L);
+      assertThat(refused).allSatisfy(r -> assertThat(Long.parseLong(r.getHeader("retry-after"))).isBetween(retry - 2, retry));
+
+      // the five refused calls were taken back out of the count
+      io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(g.vertx, redis.url());
+      String counter = Budgets.redisKey(new Budgets.Budget("key", "*", "day", Budgets.Unit.REQUESTS, 3), key, java.time.Instant.now());
+      for (int i = 0; i < 100 && client.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.GET).arg(counter))
+          .await().toLong() != 3; i++) {
+        Pause.millis(10);
+      }
+      assertThat(client.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.GET).arg(counter)).await().toLong())
+        .isEqualTo(3);
+      client.close();
+      // another key counts on its own
+      assertThat(g.http.post(g.port(), "127.0.0.1", "/chat/completions").putHeader("x-principal", "ada").putHeader("x-roles", "developer")
+        .putHeader("x-api-key-id", UUID.randomUUID().toString()).sendJsonObject(chat("ada", false)).await().statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void aSpendBudgetRefusesOnceTheCallsCostReachesIt() {
+    // a call costs (26 x 0.5 + 4 x 1.5) / 1000 = 0.019 USD; the user may spend 0.03 a month
+    try (GatewayFixture g = gateway(m -> m.put("prices", new JsonObject().put("llama3.2",
+        new JsonObject().put("input_per_1k", 0.5).put("output_per_1k", 1.5)))
+      .put("budgets", new JsonArray().add(new JsonObject().put("scope", "user").put("id", "*").put("period", "month").put("cost_usd", 0.03))))) {
+      String user = "spend-" + UUID.randomUUID();
+      HttpResponse<Buffer> first = call(g, user, chat(user, false));
+      assertThat(first.statusCode()).isEqualTo(200);
+      assertThat(first.getHeader("x-ratelimit-limit-usd")).isEqualTo("0.03");
+      assertThat(first.getHeader("x-ratelimit-remaining-usd")).isEqualTo("0.03");
+      Pause.millis(100);
+      HttpResponse<Buffer> second = call(g, user, chat(user, false).put("stream", true));
+      assertThat(second.statusCode()).isEqualTo(200);
+      assertThat(second.getHeader("x-ratelimit-remaining-usd")).isEqualTo("0.011");
+      Pause.millis(100);
+      int calledBefore = g.b(1).chats.get();
+      HttpResponse<Buffer> third = call(g, user, chat(user, false).put("stream", true));
+      assertThat(third.statusCode()).isEqualTo(429);
+      JsonObject error = third.bodyAsJsonObject().getJsonObject("error");
+      assertThat(error.getString("code")).isEqualTo("SPEND_BUDGET_EXHAUSTED");
+      assertThat(error.getString("message")).contains("monthly spend budget of user '" + user + "' (0.03 USD) is used up");
+      assertThat(error.getJsonObject("details").getDouble("used")).isEqualTo(0.038);
+      assertThat(third.getHeader("retry-after")).isNotNull();
+      assertThat(g.b(1).chats.get()).as("no upstream call").isEqualTo(calledBefore);
+    }
+  }
+
+  @Test
   void aCacheHitMakesNoUpstreamCall() {
     try (GatewayFixture g = gateway(m -> { })) {
       String user = "cache-" + UUID.randomUUID();

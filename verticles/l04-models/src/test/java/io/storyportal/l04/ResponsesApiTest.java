@@ -17,7 +17,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * OpenAI's Responses API ({@code POST /v1/responses}, stateless) before an Ollama stand-in: the
+ * OpenAI's Responses API ({@code POST /v1/responses}) before an Ollama stand-in: the
  * stream's events in order, a whole response and a stream through the official OpenAI library,
  * function calls both ways, and what is refused.
  */
@@ -117,9 +117,10 @@ class ResponsesApiTest {
       assertThat(g.b(1).lastRequest.getJsonObject("format")).isEqualTo(schema);
 
       int calls = g.b(1).chats.get();
+      // this fixture's Redis cannot be reached: a conversation to continue cannot be read
       HttpResponse<Buffer> stateful = g.post("/v1/responses", request(false).put("previous_response_id", "resp_1"));
-      assertThat(stateful.statusCode()).isEqualTo(400);
-      assertThat(stateful.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("UNSUPPORTED_PARAMETER");
+      assertThat(stateful.statusCode()).isEqualTo(503);
+      assertThat(stateful.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("STORE_UNAVAILABLE");
       assertThat(g.post("/v1/responses", request(false).put("tools", new JsonArray().add(new JsonObject().put("type", "web_search"))))
         .statusCode()).isEqualTo(400);
       assertThat(g.post("/v1/responses", request(false).put("input", new JsonArray().add(new JsonObject().put("role", "user")

@@ -367,11 +367,7 @@ public final class ApiGatewayLayer extends LayerVerticle {
 
   /** The standard error answer; a 429 also says when to retry. */
   static void fail(RoutingContext ctx, Throwable err) {
-    PlatformException e = PlatformException.of(err);
-    if (e.status() == 429 && e.details() instanceof JsonObject d && d.getValue("retry_after_seconds") != null) {
-      ctx.response().putHeader("retry-after", String.valueOf(d.getValue("retry_after_seconds")));
-    }
-    HttpErrors.send(ctx, e);
+    HttpErrors.send(ctx, PlatformException.of(err));
   }
 
   private static void send(RoutingContext ctx, int status, JsonObject body) {

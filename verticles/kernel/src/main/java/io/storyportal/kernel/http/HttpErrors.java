@@ -4,12 +4,13 @@ import io.storyportal.kernel.ErrorBody;
 import io.storyportal.kernel.PlatformException;
 import io.storyportal.kernel.RequestContext;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Renders every failure of a layer's router as the standard error body. */
+/** Renders every failure of a layer's router as the standard error body (a 429 with {@code retry_after_seconds} also as {@code Retry-After}). */
 public final class HttpErrors {
 
   private static final Logger LOG = LoggerFactory.getLogger(HttpErrors.class);
@@ -62,6 +63,10 @@ public final class HttpErrors {
     String rid = ctx.get(RequestIds.CONTEXT_KEY);
     if (rid == null) {
       rid = RequestContext.current();
+    }
+    // a 429 that knows when the limit resets says so: clients (OpenAI's SDKs among them) wait that long
+    if (e.status() == 429 && e.details() instanceof JsonObject d && d.getValue("retry_after_seconds") != null) {
+      resp.putHeader("retry-after", String.valueOf(d.getValue("retry_after_seconds")));
     }
     resp.setStatusCode(e.status())
       .putHeader("content-type", "application/json")

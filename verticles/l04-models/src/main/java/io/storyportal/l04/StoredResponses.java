@@ -1,0 +1,91 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.PlatformException;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Responses API's stored responses ({@code models.responses}), in Redis under
+ * {@code response:<id>} for {@code ttlSeconds} (30 days, as OpenAI keeps them): each response with
+ * its owner and the conversation that led to it in the canonical (Ollama) form, without the
+ * request's instructions — OpenAI does not carry those over to the next turn. A response is only
+ * ever found by the caller that created it: to anyone else it does not exist.
+ */
+final class StoredResponses {
+
+  private static final Logger LOG = LoggerFactory.getLogger(StoredResponses.class);
+
+  /** A stored response and the conversation it ends (its input, then its output as assistant messages). */
+  record Stored(JsonObject response, JsonArray conversation) {
+  }
+
+  private final Redis redis;
+  private final boolean enabled;
+  private final long ttlSeconds;
+
+  StoredResponses(Redis redis, JsonObject conf) {
+    JsonObject c = conf == null ? new JsonObject() : conf;
+    this.redis = redis;
+    this.enabled = redis != null && c.getBoolean("store", true);
+    this.ttlSeconds = c.getLong("ttlSeconds", 30L * 24 * 3600);
+  }
+
+  boolean enabled() {
+    return enabled;
+  }
+
+  private static String key(String id) {
+    return "response:" + id;
+  }
+
+  private static String owner(String principal) {
+    return principal == null ? "anonymous" : principal;
+  }
+
+  /** Keeps {@code response} (completed) and the conversation it ends; a failure is logged, the answer stands. */
+  void save(String principal, JsonObject response, JsonArray conversation) {
+    if (!enabled) {
+      return;
+    }
+    String value = new JsonObject().put("owner", owner(principal)).put("response", response).put("conversation", conversation).encode();
+    redis.send(Request.cmd(Command.SET).arg(key(response.getString("id"))).arg(value).arg("EX").arg(ttlSeconds))
+      .onFailure(err -> LOG.warn("response {} not stored: {}", response.getString("id"), err.getMessage()));
+  }
+
+  /** The conversation the caller's stored response {@code id} ended, to continue it; 400 when storing is off. */
+  Future<JsonArray> conversation(String principal, String id) {
+    if (!enabled) {
+      return Future.failedFuture(PlatformException.badRequest("UNSUPPORTED_PARAMETER",
+        "stored responses are off (models.responses.store, or no Redis): send the whole input instead of previous_response_id", null));
+    }
+    return load(principal, id).map(Stored::conversation);
+  }
+
+  /** The caller's stored response {@code id}; 404 when there is none (or it is someone else's). */
+  Future<Stored> load(String principal, String id) {
+    if (!enabled) {
+      return Future.failedFuture(new PlatformException(404, "RESPONSE_NOT_FOUND", "no response '" + id + "': responses are not stored here"));
+    }
+    return redis.send(Request.cmd(Command.GET).arg(key(id))).recover(err -> Future.failedFuture(
+        new PlatformException(503, "STORE_UNAVAILABLE", "stored responses cannot be read: " + err.getMessage())))
+      .map(v -> {
+        JsonObject stored = v == null ? null : new JsonObject(v.toBuffer());
+        if (stored == null || !owner(principal).equals(stored.getString("owner"))) {
+          throw new PlatformException(404, "RESPONSE_NOT_FOUND", "no response '" + id + "' (they are kept " + ttlSeconds + " s)");
+        }
+        return new Stored(stored.getJsonObject("response"), stored.getJsonArray("conversation"));
+      });
+  }
+
+  /** Deletes the caller's stored response {@code id}; 404 when there is none. */
+  Future<Void> delete(String principal, String id) {
+    // read first: only the owner may delete, and a missing one is a 404
+    return load(principal, id).compose(s -> redis.send(Request.cmd(Command.DEL).arg(key(id)))).mapEmpty();
+  }
+}

@@ -1,0 +1,181 @@
+package io.storyportal.l04;
+
+import com.openai.client.OpenAIClient;
+import com.openai.models.responses.Response;
+import com.openai.models.responses.ResponseCreateParams;
+import io.storyportal.kernel.embedded.EmbeddedServers;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The Responses API's stored responses on a real (embedded) Redis: a conversation continued by
+ * {@code previous_response_id} (streamed and whole, function calls across turns), retrieval and
+ * deletion by the caller that created a response and by nobody else, {@code "store": false}, and
+ * the official OpenAI library's retrieve, delete and {@code previousResponseId}.
+ */
+class StoredResponsesTest {
+
+  static EmbeddedServers.Redis redis;
+
+  @BeforeAll
+  static void startRedis() {
+    redis = new EmbeddedServers.Redis(Path.of("target", "redis-" + UUID.randomUUID()), 63804).start();
+  }
+
+  @AfterAll
+  static void stopRedis() {
+    redis.close();
+  }
+
+  static GatewayFixture gateway() {
+    return new GatewayFixture(1, Map.of("redis.url", redis.url()));
+  }
+
+  static HttpResponse<Buffer> send(GatewayFixture g, String user, JsonObject body) {
+    return g.http.post(g.port(), "127.0.0.1", "/v1/responses").putHeader("x-principal", user).putHeader("x-roles", "developer")
+      .sendJsonObject(body).await();
+  }
+
+  static HttpResponse<Buffer> get(GatewayFixture g, String user, String id) {
+    var request = g.http.get(g.port(), "127.0.0.1", "/v1/responses/" + id);
+    return (user == null ? request : request.putHeader("x-principal", user)).send().await();
+  }
+
+  static JsonObject ask(String instructions, String input) {
+    return new JsonObject().put("model", "llama3.2").put("instructions", instructions).put("input", input);
+  }
+
+  static JsonObject user(String text) {
+    return new JsonObject().put("role", "user").put("content", text);
+  }
+
+  static JsonObject assistant(String text) {
+    return new JsonObject().put("role", "assistant").put("content", text);
+  }
+
+  static String code(HttpResponse<Buffer> r) {
+    return r.bodyAsJsonObject().getJsonObject("error").getString("code");
+  }
+
+  @Test
+  void aConversationContinuesFromItsPreviousResponseForItsOwnerOnly() {
+    try (GatewayFixture g = gateway()) {
+      // turn 1, streamed: the completed response is kept
+      HttpResponse<Buffer> streamed = send(g, "ada", ask("Be brief.", "Why is the sky blue?").put("stream", true));
+      List<AnthropicApiTest.Event> events = AnthropicApiTest.events(streamed.bodyAsString());
+      JsonObject first = events.get(events.size() - 1).data().getJsonObject("response");
+      assertThat(first.getString("status")).isEqualTo("completed");
+      assertThat(first.getBoolean("store")).isTrue();
+      String id1 = first.getString("id");
+
+      // turn 2, whole: the first turn's input and answer come before the new input; its instructions do not
+      g.b(1).lines = OllamaStandIn.answer(List.of("The", " sea", " mirrors", " it."));
+      HttpResponse<Buffer> r2 = send(g, "ada", ask("Answer in one line.", "And the sea?").put("previous_response_id", id1));
+      assertThat(r2.statusCode()).isEqualTo(200);
+      JsonObject second = r2.bodyAsJsonObject();
+      assertThat(second.getString("previous_response_id")).isEqualTo(id1);
+      assertThat(g.b(1).lastRequest.getJsonArray("messages")).isEqualTo(new JsonArray()
+        .add(new JsonObject().put("role", "system").put("content", "Answer in one line."))
+        .add(user("Why is the sky blue?")).add(assistant("The sky is blue.")).add(user("And the sea?")));
+
+      // turn 3 continues turn 2, which holds turn 1
+      send(g, "ada", new JsonObject().put("model", "llama3.2").put("input", "Thanks.").put("previous_response_id", second.getString("id")));
+      assertThat(g.b(1).lastRequest.getJsonArray("messages")).isEqualTo(new JsonArray()
+        .add(user("Why is the sky blue?")).add(assistant("The sky is blue.")).add(user("And the sea?"))
+        .add(assistant("The sea mirrors it.")).add(user("Thanks.")));
+
+      // retrieved as it was answered, by its owner; to anyone else it does not exist
+      HttpResponse<Buffer> mine = get(g, "ada", second.getString("id"));
+      assertThat(mine.statusCode()).isEqualTo(200);
+      assertThat(mine.bodyAsJsonObject()).isEqualTo(second);
+      assertThat(get(g, "bob", second.getString("id")).statusCode()).isEqualTo(404);
+      int calls = g.b(1).chats.get();
+      HttpResponse<Buffer> stolen = send(g, "bob", ask("x", "Go on.").put("previous_response_id", id1));
+      assertThat(stolen.statusCode()).isEqualTo(404);
+      assertThat(code(stolen)).isEqualTo("RESPONSE_NOT_FOUND");
+      assertThat(g.b(1).chats.get()).as("no upstream call").isEqualTo(calls);
+
+      // deleted by its owner only; then gone for good
+      assertThat(g.http.delete(g.port(), "127.0.0.1", "/v1/responses/" + id1).putHeader("x-principal", "bob").send().await().statusCode())
+        .isEqualTo(404);
+      HttpResponse<Buffer> deleted = g.http.delete(g.port(), "127.0.0.1", "/v1/responses/" + id1).putHeader("x-principal", "ada").send().await();
+      assertThat(deleted.bodyAsJsonObject()).isEqualTo(new JsonObject().put("id", id1).put("object", "response").put("deleted", true));
+      assertThat(get(g, "ada", id1).statusCode()).isEqualTo(404);
+      assertThat(code(send(g, "ada", ask("x", "Go on.").put("previous_response_id", id1)))).isEqualTo("RESPONSE_NOT_FOUND");
+
+      // "store": false keeps nothing
+      JsonObject unstored = send(g, "ada", ask("Be brief.", "Hi").put("store", false)).bodyAsJsonObject();
+      assertThat(unstored.getBoolean("store")).isFalse();
+      assertThat(get(g, "ada", unstored.getString("id")).statusCode()).isEqualTo(404);
+    }
+  }
+
+  @Test
+  void aFunctionCallsOutputGoesBackWithOnlyThePreviousResponsesId() {
+    try (GatewayFixture g = gateway()) {
+      g.b(1).lines = OllamaStandIn.fixtureLines("ollama/chat-tool-call.ndjson");
+      JsonObject tool = new JsonObject().put("type", "function").put("name", "get_weather").put("parameters", new JsonObject().put("type", "object"));
+      JsonObject called = send(g, "ada", ask("Use tools.", "Weather in Tokyo?").put("tools", new JsonArray().add(tool))).bodyAsJsonObject();
+      JsonObject call = called.getJsonArray("output").getJsonObject(0);
+      assertThat(call.getString("type")).isEqualTo("function_call");
+
+      // the Agents SDK's way: only the tool's output, and the response that asked for it
+      g.b(1).lines = OllamaStandIn.answer(List.of("Sunny"));
+      JsonArray input = new JsonArray().add(new JsonObject().put("type", "function_call_output").put("call_id", call.getString("call_id"))
+        .put("output", "21 °C"));
+      HttpResponse<Buffer> r = send(g, "ada", new JsonObject().put("model", "llama3.2").put("input", input)
+        .put("previous_response_id", called.getString("id")).put("tools", new JsonArray().add(tool)));
+      assertThat(r.statusCode()).isEqualTo(200);
+      JsonArray sent = g.b(1).lastRequest.getJsonArray("messages");
+      assertThat(sent).hasSize(3);
+      assertThat(sent.getJsonObject(0)).isEqualTo(user("Weather in Tokyo?"));
+      assertThat(sent.getJsonObject(1).getString("role")).isEqualTo("assistant");
+      assertThat(sent.getJsonObject(1).getJsonArray("tool_calls").getJsonObject(0).getJsonObject("function"))
+        .isEqualTo(new JsonObject().put("name", "get_weather").put("arguments", new JsonObject().put("city", "Tokyo")));
+      assertThat(sent.getJsonObject(2)).isEqualTo(new JsonObject().put("role", "tool").put("content", "21 °C"));
+    }
+  }
+
+  @Test
+  void theOfficialClientRetrievesContinuesAndDeletes() {
+    try (GatewayFixture g = gateway()) {
+      OpenAIClient openai = OpenAiClientLibraryTest.client(g);
+      Response first = openai.responses().create(ResponseCreateParams.builder().model("llama3.2").input("Why is the sky blue?").build())
+        .validate();
+      Response again = openai.responses().retrieve(first.id()).validate();
+      assertThat(again.id()).isEqualTo(first.id());
+      assertThat(again.output().get(0).message().orElseThrow().content().get(0).outputText().orElseThrow().text())
+        .isEqualTo("The sky is blue.");
+      Response next = openai.responses().create(ResponseCreateParams.builder().model("llama3.2").input("And the sea?")
+        .previousResponseId(first.id()).build()).validate();
+      assertThat(next.previousResponseId()).contains(first.id());
+      assertThat(g.b(1).lastRequest.getJsonArray("messages")).hasSize(3);
+      openai.responses().delete(first.id());
+      assertThat(get(g, null, first.id()).statusCode()).isEqualTo(404);
+    }
+  }
+
+  @Test
+  void withStoringOffAPreviousResponseIdIsRefused() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of("redis.url", redis.url(), "models.responses.store", "false"))) {
+      JsonObject whole = send(g, "ada", ask("Be brief.", "Hi")).bodyAsJsonObject();
+      assertThat(whole.getBoolean("store")).isFalse();
+      HttpResponse<Buffer> refused = send(g, "ada", ask("Be brief.", "Hi").put("previous_response_id", whole.getString("id")));
+      assertThat(refused.statusCode()).isEqualTo(400);
+      assertThat(code(refused)).isEqualTo("UNSUPPORTED_PARAMETER");
+      assertThat(get(g, "ada", whole.getString("id")).statusCode()).isEqualTo(404);
+    }
+  }
+}
