@@ -146,5 +146,8 @@ public final class DataLayer extends LayerVerticle {
       .summary("Record many model calls in one transaction (written by L04), at most " + LlmRequests.MAX_BATCH), llm::recordBatch);
     ops.add(Operation.get("/llm-requests", "l01.llm_requests.list").schema(LlmRequests.QUERY_SCHEMA)
       .summary("Recent model calls and their totals (tokens, cost)"), llm::query);
+    ops.add(Operation.get("/llm-requests/usage", "l01.llm_requests.usage").schema(LlmRequests.USAGE_SCHEMA)
+      .summary("Model usage grouped by caller, API key, model, backend, status, day or hour: calls, errors, tokens, cost, latency"),
+      llm::usage);
   }
 }

@@ -180,6 +180,64 @@ class ObservabilityTest {
   }
 
   @Test
+  void modelUsageIsGroupedAndTotalled() {
+    String backend = "usage-" + UUID.randomUUID();
+    JsonObject base = new JsonObject().put("backend", backend).put("status", "success");
+    JsonArray rows = new JsonArray()
+      .add(base.copy().put("caller", "ada").put("model", "a").put("prompt_tokens", 10).put("completion_tokens", 5).put("cost_usd", 0.01)
+        .put("ttft_ms", 10.0).put("latency_ms", 100.0))
+      .add(base.copy().put("caller", "ada").put("model", "a").put("prompt_tokens", 10).put("completion_tokens", 5).put("cost_usd", 0.01)
+        .put("ttft_ms", 30.0).put("latency_ms", 200.0))
+      .add(base.copy().put("caller", "ada").put("model", "a").put("status", "error").put("latency_ms", 300.0))
+      .add(base.copy().put("caller", "bob").put("model", "b").put("prompt_tokens", 7).put("cost_usd", 0.05).put("cached", true)
+        .put("latency_ms", 5.0));
+    assertThat(F.post("/llm-requests/batch", new JsonObject().put("rows", rows)).statusCode()).isEqualTo(201);
+
+    JsonObject byModel = F.get("/llm-requests/usage?group_by=model&backend=" + backend).bodyAsJsonObject();
+    assertThat(byModel.getJsonArray("group_by")).containsExactly("model");
+    JsonArray groups = byModel.getJsonArray("groups");
+    assertThat(groups).hasSize(2);
+    // the most costly first
+    assertThat(groups.getJsonObject(0).getString("model")).isEqualTo("b");
+    assertThat(groups.getJsonObject(0).getLong("cached")).isEqualTo(1);
+    JsonObject a = groups.getJsonObject(1);
+    assertThat(a.getString("model")).isEqualTo("a");
+    assertThat(a.getLong("calls")).isEqualTo(3);
+    assertThat(a.getLong("errors")).isEqualTo(1);
+    assertThat(a.getLong("prompt_tokens")).isEqualTo(20);
+    assertThat(a.getLong("completion_tokens")).isEqualTo(10);
+    assertThat(a.getDouble("cost_usd")).isEqualTo(0.02);
+    assertThat(a.getDouble("ttft_ms_p50")).isEqualTo(20.0);
+    assertThat(a.getDouble("latency_ms_p50")).isEqualTo(200.0);
+    assertThat(a.getDouble("latency_ms_p95")).isEqualTo(290.0);
+    JsonObject totals = byModel.getJsonObject("totals");
+    assertThat(totals.getLong("calls")).isEqualTo(4);
+    assertThat(totals.getDouble("cost_usd")).isEqualTo(0.07);
+
+    JsonArray byCallerAndStatus = F.get("/llm-requests/usage?group_by=caller,status&backend=" + backend).bodyAsJsonObject()
+      .getJsonArray("groups");
+    assertThat(byCallerAndStatus.stream().map(o -> ((JsonObject) o).getString("caller") + "/" + ((JsonObject) o).getString("status")
+      + "/" + ((JsonObject) o).getLong("calls")).toList()).containsExactly("bob/success/1", "ada/success/2", "ada/error/1");
+
+    // by day (UTC): one call moved to the day before
+    F.sql.preparedQuery("UPDATE llm_requests SET created_at = created_at - interval '1 day' WHERE backend = $1 AND caller = 'bob'")
+      .execute(io.vertx.sqlclient.Tuple.of(backend)).await();
+    JsonArray byDay = F.get("/llm-requests/usage?group_by=day&backend=" + backend).bodyAsJsonObject().getJsonArray("groups");
+    java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
+    assertThat(byDay.stream().map(o -> ((JsonObject) o).getString("day") + "/" + ((JsonObject) o).getLong("calls")).toList())
+      .containsExactlyInAnyOrder(today + "/3", today.minusDays(1) + "/1");
+    String midnight = today.atStartOfDay(java.time.ZoneOffset.UTC).toInstant().toString();
+    assertThat(F.get("/llm-requests/usage?group_by=caller&backend=" + backend + "&created_before=" + midnight).bodyAsJsonObject()
+      .getJsonObject("totals").getLong("calls")).isEqualTo(1);
+    assertThat(F.get("/llm-requests/usage?group_by=hour&backend=" + backend).bodyAsJsonObject().getJsonArray("groups")
+      .getJsonObject(0).getString("hour")).matches("\\d{4}-\\d{2}-\\d{2}T\\d{2}:00:00Z");
+
+    assertError(F.get("/llm-requests/usage?group_by=model,model"), 400, "VALIDATION_FAILED");
+    assertError(F.get("/llm-requests/usage?group_by=password"), 400, "VALIDATION_FAILED");
+    assertError(F.get("/llm-requests/usage?group_by=model,caller,status,day"), 400, "VALIDATION_FAILED");
+  }
+
+  @Test
   void aModelCallKeepsTheApiKeyItWasMadeWithWhenL01KnowsIt() {
     String caller = "keyed-" + UUID.randomUUID();
     String keyId = newUserWithKey()[1];

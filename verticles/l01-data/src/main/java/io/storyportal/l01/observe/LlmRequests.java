@@ -14,8 +14,9 @@ import io.vertx.sqlclient.Tuple;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
-/** The record of every model call (written by L04) and its queries: recent calls and totals. */
+/** The record of every model call (written by L04) and its queries: recent calls, totals, usage by group. */
 public final class LlmRequests {
 
   public static final JsonObject RECORD_SCHEMA = new JsonObject("""
@@ -31,7 +32,21 @@ public final class LlmRequests {
   public static final JsonObject QUERY_SCHEMA = new JsonObject("""
     {"type":"object","additionalProperties":false,"properties":{"caller":{"type":"string"},"api_key_id":{"type":"string","maxLength":64},"model":{"type":"string"},
       "backend":{"type":"string"},"status":{"type":"string"},"request_id":{"type":"string"},
-      "created_after":{"type":"string","maxLength":40},"limit":{"type":"integer","minimum":1,"maximum":500}}}""");
+      "created_after":{"type":"string","maxLength":40},"created_before":{"type":"string","maxLength":40},
+      "limit":{"type":"integer","minimum":1,"maximum":500}}}""");
+
+  /** What usage can be grouped by, and the SQL of each group's key. */
+  private static final Map<String, String> GROUPS = Map.of(
+    "caller", "caller", "api_key_id", "api_key_id::text", "model", "model", "backend", "backend", "status", "status",
+    "day", "to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
+    "hour", "to_char(date_trunc('hour', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:00:00\"Z\"')");
+
+  public static final JsonObject USAGE_SCHEMA = new JsonObject("""
+    {"type":"object","additionalProperties":false,"properties":{
+      "group_by":{"type":"string","pattern":"^(caller|api_key_id|model|backend|status|day|hour)(,(caller|api_key_id|model|backend|status|day|hour)){0,2}$"},
+      "caller":{"type":"string"},"api_key_id":{"type":"string","maxLength":64},"model":{"type":"string"},"backend":{"type":"string"},
+      "status":{"type":"string"},"created_after":{"type":"string","maxLength":40},"created_before":{"type":"string","maxLength":40},
+      "limit":{"type":"integer","minimum":1,"maximum":1000}}}""");
 
   /** The most calls one {@code record_batch} may carry. */
   public static final int MAX_BATCH = 500;
@@ -107,27 +122,98 @@ public final class LlmRequests {
     }
   }
 
+  /** The filters every query takes, as a WHERE clause and its parameters. */
+  private record Filter(String clause, Tuple params) {
+    static Filter of(JsonObject in) {
+      List<String> where = new ArrayList<>();
+      Tuple params = Tuple.tuple();
+      for (String col : List.of("caller", "model", "backend", "status", "request_id", "api_key_id")) {
+        if (in.containsKey(col)) {
+          params.addValue("api_key_id".equals(col) ? uuidOrNull(in.getString(col)) : in.getString(col));
+          where.add(col + " = $" + params.size());
+        }
+      }
+      if (in.containsKey("created_after")) {
+        params.addValue(Values.parseTime(in.getString("created_after")));
+        where.add("created_at >= $" + params.size());
+      }
+      if (in.containsKey("created_before")) {
+        params.addValue(Values.parseTime(in.getString("created_before")));
+        where.add("created_at < $" + params.size());
+      }
+      return new Filter(where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where), params);
+    }
+
+    /** The parameters and one more after them (a LIMIT). */
+    Tuple and(Object value) {
+      Tuple t = Tuple.tuple();
+      for (int i = 0; i < params.size(); i++) {
+        t.addValue(params.getValue(i));
+      }
+      return t.addValue(value);
+    }
+  }
+
+  /** Sums of a set of calls; as columns of a SELECT. */
+  private static final String SUMS = "count(*) AS calls, count(*) FILTER (WHERE status = 'error') AS errors, "
+    + "count(*) FILTER (WHERE cached) AS cached, COALESCE(sum(prompt_tokens), 0) AS prompt_tokens, "
+    + "COALESCE(sum(completion_tokens), 0) AS completion_tokens, COALESCE(sum(cost_usd), 0) AS cost_usd, "
+    + "percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms) AS ttft_ms_p50, "
+    + "percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS latency_ms_p50, "
+    + "percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS latency_ms_p95";
+
+  private static JsonObject sums(Row r, JsonObject into) {
+    return into.put("calls", r.getLong("calls")).put("errors", r.getLong("errors")).put("cached", r.getLong("cached"))
+      .put("prompt_tokens", r.getLong("prompt_tokens")).put("completion_tokens", r.getLong("completion_tokens"))
+      .put("cost_usd", r.getBigDecimal("cost_usd").doubleValue()).put("ttft_ms_p50", r.getDouble("ttft_ms_p50"))
+      .put("latency_ms_p50", r.getDouble("latency_ms_p50")).put("latency_ms_p95", r.getDouble("latency_ms_p95"));
+  }
+
+  /**
+   * Usage grouped by up to three of caller, API key, model, backend, status, day and hour (UTC):
+   * calls, errors, cached answers, tokens, cost, TTFT p50 and latency p50/p95 per group, most
+   * costly first, and the totals over the same filters.
+   */
+  public Future<JsonObject> usage(OperationCall call) {
+    JsonObject in = call.input();
+    List<String> groupBy = List.of(in.getString("group_by", "model").split(","));
+    if (groupBy.stream().distinct().count() < groupBy.size()) {
+      return Future.failedFuture(io.storyportal.kernel.PlatformException.badRequest("VALIDATION_FAILED",
+        "group_by names a column twice: " + in.getString("group_by"), null));
+    }
+    Filter f = Filter.of(in);
+    StringBuilder keys = new StringBuilder();
+    for (int i = 0; i < groupBy.size(); i++) {
+      keys.append(GROUPS.get(groupBy.get(i))).append(" AS g").append(i).append(", ");
+    }
+    String positions = String.join(", ", java.util.stream.IntStream.rangeClosed(1, groupBy.size()).mapToObj(Integer::toString).toList());
+    Tuple params = f.and(in.getInteger("limit", 100));
+    Future<JsonArray> groups = pool.preparedQuery("SELECT " + keys + SUMS + " FROM llm_requests" + f.clause()
+        + " GROUP BY " + positions + " ORDER BY cost_usd DESC, calls DESC, " + positions + " LIMIT $" + params.size())
+      .execute(params).map(rows -> {
+        JsonArray a = new JsonArray();
+        for (Row r : rows) {
+          JsonObject g = new JsonObject();
+          for (int i = 0; i < groupBy.size(); i++) {
+            g.put(groupBy.get(i), r.getString("g" + i));
+          }
+          a.add(sums(r, g));
+        }
+        return a;
+      });
+    Future<JsonObject> totals = pool.preparedQuery("SELECT " + SUMS + " FROM llm_requests" + f.clause()).execute(f.params())
+      .map(rows -> sums(rows.iterator().next(), new JsonObject()));
+    return Future.all(groups, totals).recover(err -> Future.failedFuture(PgErrors.map(err)))
+      .map(v -> new JsonObject().put("group_by", new JsonArray(groupBy)).put("groups", groups.result()).put("totals", totals.result()));
+  }
+
   /** Recent calls (newest first) and the totals over the same filters. */
   public Future<JsonObject> query(OperationCall call) {
     JsonObject in = call.input();
-    List<String> where = new ArrayList<>();
-    Tuple params = Tuple.tuple();
-    for (String col : List.of("caller", "model", "backend", "status", "request_id", "api_key_id")) {
-      if (in.containsKey(col)) {
-        params.addValue("api_key_id".equals(col) ? uuidOrNull(in.getString(col)) : in.getString(col));
-        where.add(col + " = $" + params.size());
-      }
-    }
-    if (in.containsKey("created_after")) {
-      params.addValue(Values.parseTime(in.getString("created_after")));
-      where.add("created_at >= $" + params.size());
-    }
-    String clause = where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where);
-    Tuple listParams = Tuple.tuple();
-    for (int i = 0; i < params.size(); i++) {
-      listParams.addValue(params.getValue(i));
-    }
-    listParams.addValue(in.getInteger("limit", 50));
+    Filter f = Filter.of(in);
+    String clause = f.clause();
+    Tuple params = f.params();
+    Tuple listParams = f.and(in.getInteger("limit", 50));
     Future<JsonArray> items = pool.preparedQuery("SELECT id, request_id, caller, api_key_id, model, backend, prompt_tokens, completion_tokens, "
         + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, created_at FROM llm_requests" + clause
         + " ORDER BY created_at DESC, id DESC LIMIT $" + listParams.size())
