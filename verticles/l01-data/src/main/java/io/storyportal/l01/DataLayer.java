@@ -149,5 +149,8 @@ public final class DataLayer extends LayerVerticle {
     ops.add(Operation.get("/llm-requests/usage", "l01.llm_requests.usage").schema(LlmRequests.USAGE_SCHEMA)
       .summary("Model usage grouped by caller, API key, model, backend, status, day or hour: calls, errors, tokens, cost, latency"),
       llm::usage);
+    // after /usage: a path segment that is no id is not a call's id
+    ops.add(Operation.get("/llm-requests/{id}", "l01.llm_requests.get").schema(LlmRequests.ID_SCHEMA).roles("admin", "operator")
+      .summary("One model call, with what it was asked and answered when L04 keeps payloads"), llm::get);
   }
 }

@@ -180,6 +180,38 @@ class ObservabilityTest {
   }
 
   @Test
+  void aModelCallsPayloadsAreKeptAndShownForThatCallOnly() {
+    String caller = "payload-" + UUID.randomUUID();
+    JsonObject request = new JsonObject().put("model", "llama3.2").put("messages", new JsonArray()
+      .add(new JsonObject().put("role", "user").put("content", "Why is the sky blue?").put("images", 1)));
+    JsonObject response = new JsonObject().put("content", "Rayleigh scattering.").put("done_reason", "stop");
+    HttpResponse<Buffer> created = F.post("/llm-requests/batch", new JsonObject().put("rows", new JsonArray()
+      .add(new JsonObject().put("caller", caller).put("model", "llama3.2").put("status", "success").put("request", request).put("response", response))
+      .add(new JsonObject().put("caller", caller).put("model", "llama3.2").put("status", "success"))));
+    assertThat(created.statusCode()).isEqualTo(201);
+    String id = created.bodyAsJsonObject().getJsonArray("ids").getString(0);
+    JsonObject one = F.get("/llm-requests/" + id).bodyAsJsonObject();
+    assertThat(one.getString("caller")).isEqualTo(caller);
+    assertThat(one.getJsonObject("request")).isEqualTo(request);
+    assertThat(one.getJsonObject("response")).isEqualTo(response);
+    JsonObject other = F.get("/llm-requests/" + created.bodyAsJsonObject().getJsonArray("ids").getString(1)).bodyAsJsonObject();
+    assertThat(other.getValue("request")).isNull();
+    // lists leave payloads out
+    JsonArray listed = F.get("/llm-requests?caller=" + caller).bodyAsJsonObject().getJsonArray("items");
+    assertThat(listed).hasSize(2);
+    assertThat(listed.stream().map(o -> (JsonObject) o).noneMatch(o -> o.containsKey("request") || o.containsKey("response"))).isTrue();
+    // others' prompts: operators and admins only
+    assertError(F.send(io.vertx.core.http.HttpMethod.GET, "/llm-requests/" + id, null, "x-principal", "eve", "x-roles", "developer"),
+      403, "FORBIDDEN");
+    assertThat(F.send(io.vertx.core.http.HttpMethod.GET, "/llm-requests/" + id, null, "x-principal", "olga", "x-roles", "operator")
+      .statusCode()).isEqualTo(200);
+    assertError(F.get("/llm-requests/" + UUID.randomUUID()), 404, "NOT_FOUND");
+    assertError(F.get("/llm-requests/not-a-uuid"), 404, "NOT_FOUND");
+    assertError(F.post("/llm-requests", new JsonObject().put("caller", caller).put("model", "m").put("status", "success")
+      .put("request", "not an object")), 400, "VALIDATION_FAILED");
+  }
+
+  @Test
   void modelUsageIsGroupedAndTotalled() {
     String backend = "usage-" + UUID.randomUUID();
     JsonObject base = new JsonObject().put("backend", backend).put("status", "success");

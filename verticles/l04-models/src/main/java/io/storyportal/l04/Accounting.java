@@ -55,7 +55,7 @@ public final class Accounting {
   /** One finished call. */
   public record Call(String requestId, String caller, String apiKeyId, String model, String backend, long promptTokens,
                      long completionTokens, Double ttftMs, double latencyMs, String status, String error, boolean cached,
-                     boolean streamed) {
+                     boolean streamed, JsonObject request, JsonObject response) {
   }
 
   /** The model label of calls no backend served (unknown model, budget exhausted, every backend down). */
@@ -115,6 +115,9 @@ public final class Accounting {
       .put("error", c.error())
       .put("cached", c.cached())
       .put("streamed", c.streamed());
+    if (c.request() != null) {
+      row.put("request", c.request()).put("response", c.response());
+    }
     if (pending.size() >= maxPending) {
       pending.poll();
       unrecorded(1, "L01 is not keeping up: the queue of " + maxPending + " calls to record is full");

@@ -25,15 +25,17 @@ final class ModelCalls {
   private final Accounting accounting;
   private final ModelAliases aliases;
   private final ModelFallbacks fallbacks;
+  private final Payloads payloads;
 
   ModelCalls(ChatRouter router, Budgets budgets, ResponseCache cache, Accounting accounting, ModelAliases aliases,
-             ModelFallbacks fallbacks) {
+             ModelFallbacks fallbacks, Payloads payloads) {
     this.router = router;
     this.budgets = budgets;
     this.cache = cache;
     this.accounting = accounting;
     this.aliases = aliases;
     this.fallbacks = fallbacks;
+    this.payloads = payloads;
   }
 
   /** The call's input as the backend gets it: a copy naming the model an alias stands for, without "stream". */
@@ -81,7 +83,7 @@ final class ModelCalls {
       .onComplete(ar -> {
         if (ar.failed()) {
           out.fail(ar.cause());
-          record(call, request, null, null, null, t0, ar.cause(), false, true);
+          record(call, request, null, null, null, t0, ar.cause(), false, true, null);
           return;
         }
         UpstreamStream s = ar.result().stream();
@@ -91,9 +93,12 @@ final class ModelCalls {
         }
         double[] ttft = {-1};
         JsonObject[] last = {null};
+        // the answer is only put together when it is to be kept with the call's record
+        ChatAnswer kept = payloads.enabled() ? new ChatAnswer() : null;
         out.cancelHandler(v -> {
           s.cancel();
-          record(call, request, s.backend(), last[0], ttft[0], t0, new PlatformException(499, "CANCELLED", "caller went away"), false, true);
+          record(call, request, s.backend(), last[0], ttft[0], t0, new PlatformException(499, "CANCELLED", "caller went away"), false, true,
+            payloads.answer(kept));
         });
         out.drainHandler(v -> s.resume());
         s.start(chunk -> {
@@ -108,16 +113,19 @@ final class ModelCalls {
             }
           }
           last[0] = chunk;
+          if (kept != null) {
+            kept.add(chunk);
+          }
           out.write(chunk);
           if (out.writeQueueFull()) {
             s.pause();
           }
         }, v -> {
           out.end();
-          record(call, request, s.backend(), last[0], ttft[0], t0, null, false, true);
+          record(call, request, s.backend(), last[0], ttft[0], t0, null, false, true, payloads.answer(kept));
         }, err -> {
           out.fail(err);
-          record(call, request, s.backend(), last[0], ttft[0], t0, err, false, true);
+          record(call, request, s.backend(), last[0], ttft[0], t0, err, false, true, payloads.answer(kept));
         });
       });
   }
@@ -132,7 +140,10 @@ final class ModelCalls {
     return budgets.check(call.principal(), key).compose(standing -> cache.get(cacheKey).compose(hit -> {
       if (hit != null) {
         JsonObject body = hit.getJsonObject("body");
-        record(call, request, new Backend(hit.getString("backend"), "ollama", "", java.util.Set.of(), 0, 1), body, null, t0, null, true, false);
+        ChatAnswer cached = new ChatAnswer();
+        cached.add(body);
+        record(call, request, new Backend(hit.getString("backend"), "ollama", "", java.util.Set.of(), 0, 1), body, null, t0, null, true, false,
+          payloads.answer(cached));
         return Future.succeededFuture(limits(Reply.of(body, 200), standing)
           .header("x-model-backend", hit.getString("backend")).header("x-cache", "hit"));
       }
@@ -152,12 +163,12 @@ final class ModelCalls {
           if (!fellBack) {
             cache.put(cacheKey, new JsonObject().put("backend", s.backend().name()).put("body", body));
           }
-          record(call, request, s.backend(), answer.last(), ttft[0], t0, null, false, false);
+          record(call, request, s.backend(), answer.last(), ttft[0], t0, null, false, false, payloads.answer(answer));
           Reply reply = limits(Reply.of(body, 200), standing).header("x-model-backend", s.backend().name())
             .header("x-cache", cacheKey == null ? "off" : "miss");
           done.complete(fellBack ? reply.header("x-model-fallback", request.getString("model")) : reply);
         }, err -> {
-          record(call, request, s.backend(), answer.last(), ttft[0], t0, err, false, false);
+          record(call, request, s.backend(), answer.last(), ttft[0], t0, err, false, false, payloads.answer(answer));
           done.fail(err);
         });
         return done.future();
@@ -165,7 +176,7 @@ final class ModelCalls {
     })).onFailure(err -> {
       if (err instanceof PlatformException pe && (pe.status() == 429 || pe.status() == 404 || pe.status() >= 500)
         && !(err instanceof UpstreamException)) {
-        record(call, request, null, null, null, t0, err, false, false);
+        record(call, request, null, null, null, t0, err, false, false, null);
       }
     });
   }
@@ -176,10 +187,10 @@ final class ModelCalls {
     long t0 = System.nanoTime();
     return budgets.check(call.principal(), call.header(API_KEY_ID))
       .compose(standing -> explained(router.call("/api/embed", request), call, request).map(served -> {
-        record(call, request, served.backend(), served.body(), null, t0, null, false, false);
+        record(call, request, served.backend(), served.body(), null, t0, null, false, false, payloads.embeddings(served.body()));
         return limits(Reply.of(served.body(), 200), standing).header("x-model-backend", served.backend().name());
       }))
-      .onFailure(err -> record(call, request, null, null, null, t0, err, false, false));
+      .onFailure(err -> record(call, request, null, null, null, t0, err, false, false, null));
   }
 
   private static Reply limits(Reply r, Budgets.Standings standings) {
@@ -188,8 +199,9 @@ final class ModelCalls {
     return new Reply(r.body(), r.status(), headers);
   }
 
+  /** {@code answered}: what the call answered, to be kept with its record ({@link Payloads}; null when off or none). */
   private void record(OperationCall call, JsonObject request, Backend backend, JsonObject last, Double ttftMs, long t0,
-                      Throwable error, boolean cached, boolean streamed) {
+                      Throwable error, boolean cached, boolean streamed, JsonObject answered) {
     long prompt = last == null ? 0 : last.getLong("prompt_eval_count", 0L);
     long completion = last == null ? 0 : last.getLong("eval_count", 0L);
     String status;
@@ -209,7 +221,7 @@ final class ModelCalls {
     accounting.record(new Accounting.Call(call.requestId(), call.principal(), call.header(API_KEY_ID),
       request.getString("model"), backend == null ? null : backend.name(), prompt, completion,
       ttftMs == null || ttftMs < 0 ? null : ttftMs, (System.nanoTime() - t0) / 1e6, status,
-      error == null ? null : error.getMessage(), cached, streamed));
+      error == null ? null : error.getMessage(), cached, streamed, payloads.request(request), answered));
   }
 
   private record Opened(UpstreamStream stream, Budgets.Standings standings) {

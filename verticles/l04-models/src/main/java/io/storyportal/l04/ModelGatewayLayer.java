@@ -80,7 +80,8 @@ public final class ModelGatewayLayer extends LayerVerticle {
     aliases = new ModelAliases(models.getJsonObject("aliases"));
     ModelCalls calls = new ModelCalls(router, new Budgets(redis, models.getJsonArray("budgets")),
       new ResponseCache(redis, models.getJsonObject("cache", new JsonObject())), accounting, aliases,
-      new ModelFallbacks(models.getJsonObject("fallbacks"), aliases));
+      new ModelFallbacks(models.getJsonObject("fallbacks"), aliases),
+      new Payloads(models.getJsonObject("accounting", new JsonObject()).getJsonObject("payloads")));
     long refresh = models.getLong("refreshMs", 30_000L);
     backends.refresh(timeouts.connectMs());
     vertx.setPeriodic(refresh, refresh, id -> backends.refresh(timeouts.connectMs()));

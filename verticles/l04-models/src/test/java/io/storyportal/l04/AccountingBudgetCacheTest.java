@@ -94,6 +94,7 @@ class AccountingBudgetCacheTest {
       assertThat(row.getString("status")).isEqualTo("success");
       assertThat(row.getBoolean("streamed")).isTrue();
       assertThat(row.getDouble("cost_usd")).isEqualTo((26 * 0.5 + 4 * 1.5) / 1000);
+      assertThat(row.containsKey("request")).as("payloads are not kept unless configured").isFalse();
 
       String metrics = g.get("/metrics").bodyAsString();
       assertThat(metrics).contains("llm_tokens_total{backend=\"b1\",kind=\"completion\",model=\"llama3.2\"}")
@@ -105,6 +106,44 @@ class AccountingBudgetCacheTest {
       await(rows, 2);
       assertThat(rows.get(1).getString("status")).isEqualTo("error");
       assertThat(rows.get(1).getString("error")).contains("503");
+    }
+  }
+
+  @Test
+  void whatACallWasAskedAndAnsweredIsKeptWhenConfiguredCutAndWithoutImages() {
+    try (GatewayFixture g = gateway(m -> m.getJsonObject("accounting").put("payloads", new JsonObject().put("enabled", true).put("maxChars", 100)))) {
+      List<JsonObject> rows = records(g);
+      String question = "Why is the sky blue? ".repeat(12);
+      JsonObject body = new JsonObject().put("model", "llama3.2").put("stream", true).put("messages", new JsonArray()
+        .add(new JsonObject().put("role", "system").put("content", "Be brief."))
+        .add(new JsonObject().put("role", "user").put("content", new JsonArray()
+          .add(new JsonObject().put("type", "text").put("text", question))
+          .add(new JsonObject().put("type", "image_url").put("image_url", new JsonObject().put("url", "data:image/png;base64,iVBORw0KGgo="))))));
+      assertThat(call(g, "ada", body).statusCode()).isEqualTo(200);
+      await(rows, 1);
+      JsonObject request = rows.get(0).getJsonObject("request");
+      JsonArray messages = request.getJsonArray("messages");
+      assertThat(messages.getJsonObject(0)).isEqualTo(new JsonObject().put("role", "system").put("content", "Be brief."));
+      assertThat(messages.getJsonObject(1).getString("content"))
+        .isEqualTo(question.substring(0, 100) + "… [" + (question.length() - 100) + " more characters not kept]");
+      assertThat(messages.getJsonObject(1).getInteger("images")).as("images are counted, not kept").isEqualTo(1);
+      assertThat(request.getString("model")).isEqualTo("llama3.2");
+      // the streamed answer, put together
+      assertThat(rows.get(0).getJsonObject("response")).isEqualTo(new JsonObject().put("content", "The sky is blue.").put("done_reason", "stop"));
+
+      g.b(1).lines = OllamaStandIn.fixtureLines("ollama/chat-tool-call.ndjson");
+      JsonObject tool = new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather")
+        .put("parameters", new JsonObject().put("type", "object")));
+      assertThat(call(g, "ada", chat("ada", false).put("tools", new JsonArray().add(tool))).statusCode()).isEqualTo(200);
+      await(rows, 2);
+      assertThat(rows.get(1).getJsonObject("request").getJsonArray("tools")).containsExactly("get_weather");
+      assertThat(rows.get(1).getJsonObject("response").getJsonArray("tool_calls").getJsonObject(0).getJsonObject("function")
+        .getString("name")).isEqualTo("get_weather");
+
+      g.post("/embeddings", new JsonObject().put("model", "llama3.2").put("input", "hello"));
+      await(rows, 3);
+      assertThat(rows.get(2).getJsonObject("request").getString("input")).isEqualTo("hello");
+      assertThat(rows.get(2).getJsonObject("response")).isEqualTo(new JsonObject().put("embeddings", 1).put("dimensions", 10));
     }
   }
 

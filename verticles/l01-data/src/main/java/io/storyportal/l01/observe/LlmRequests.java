@@ -27,7 +27,11 @@ public final class LlmRequests {
        "prompt_tokens":{"type":"integer","minimum":0},"completion_tokens":{"type":"integer","minimum":0},
        "ttft_ms":{"type":["number","null"],"minimum":0},"latency_ms":{"type":["number","null"],"minimum":0},
        "cost_usd":{"type":"number","minimum":0},"status":{"enum":["success","error","cancelled","rejected"]},
-       "error":{"type":["string","null"],"maxLength":4000},"cached":{"type":"boolean"},"streamed":{"type":"boolean"}}}""");
+       "error":{"type":["string","null"],"maxLength":4000},"cached":{"type":"boolean"},"streamed":{"type":"boolean"},
+       "request":{"type":["object","null"]},"response":{"type":["object","null"]}}}""");
+
+  public static final JsonObject ID_SCHEMA = new JsonObject("""
+    {"type":"object","required":["id"],"properties":{"id":{"type":"string","maxLength":64}}}""");
 
   public static final JsonObject QUERY_SCHEMA = new JsonObject("""
     {"type":"object","additionalProperties":false,"properties":{"caller":{"type":"string"},"api_key_id":{"type":"string","maxLength":64},"model":{"type":"string"},
@@ -66,8 +70,8 @@ public final class LlmRequests {
   }
 
   private static final String INSERT = "INSERT INTO llm_requests (request_id, caller, model, backend, prompt_tokens, completion_tokens, "
-    + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, api_key_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
-    + "(SELECT id FROM api_keys WHERE id = $14)) RETURNING id";
+    + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, api_key_id, request, response) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
+    + "$10,$11,$12,$13,(SELECT id FROM api_keys WHERE id = $14),$15,$16) RETURNING id";
 
   /**
    * Records one call. The API key it was made with is kept when it names a key L01 has; an id that
@@ -107,7 +111,7 @@ public final class LlmRequests {
       .addValue(r.getDouble("ttft_ms")).addValue(r.getDouble("latency_ms"))
       .addValue(BigDecimal.valueOf(r.getDouble("cost_usd", 0.0))).addValue(r.getString("status"))
       .addValue(r.getString("error")).addValue(r.getBoolean("cached", false)).addValue(r.getBoolean("streamed", false))
-      .addValue(uuidOrNull(r.getString("api_key_id")));
+      .addValue(uuidOrNull(r.getString("api_key_id"))).addValue(r.getJsonObject("request")).addValue(r.getJsonObject("response"));
   }
 
   /** An API key id as the uuid column compares it (by its index); one that is none, or no uuid, is null, which matches no row. */
@@ -207,25 +211,48 @@ public final class LlmRequests {
       .map(v -> new JsonObject().put("group_by", new JsonArray(groupBy)).put("groups", groups.result()).put("totals", totals.result()));
   }
 
-  /** Recent calls (newest first) and the totals over the same filters. */
+  private static final String COLUMNS = "id, request_id, caller, api_key_id, model, backend, prompt_tokens, completion_tokens, "
+    + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, created_at";
+
+  private static JsonObject json(Row r) {
+    JsonObject j = new JsonObject();
+    for (int i = 0; i < r.size(); i++) {
+      Object v = r.getValue(i);
+      j.put(r.getColumnName(i), v instanceof BigDecimal d ? d.doubleValue() : Values.toJson(v));
+    }
+    return j;
+  }
+
+  /** One call with what it was asked and answered (null when L04 keeps no payloads); 404 when there is none. */
+  public Future<JsonObject> get(OperationCall call) {
+    String id = call.input().getString("id");
+    java.util.UUID uuid = uuidOrNull(id);
+    if (uuid == null) {
+      return Future.failedFuture(new io.storyportal.kernel.PlatformException(404, "NOT_FOUND", "no model call '" + id + "'"));
+    }
+    return pool.preparedQuery("SELECT " + COLUMNS + ", request, response FROM llm_requests WHERE id = $1").execute(Tuple.of(uuid))
+      .recover(err -> Future.failedFuture(PgErrors.map(err)))
+      .map(rows -> {
+        if (rows.size() == 0) {
+          throw new io.storyportal.kernel.PlatformException(404, "NOT_FOUND", "no model call '" + id + "'");
+        }
+        return json(rows.iterator().next());
+      });
+  }
+
+  /** Recent calls (newest first, without their payloads) and the totals over the same filters. */
   public Future<JsonObject> query(OperationCall call) {
     JsonObject in = call.input();
     Filter f = Filter.of(in);
     String clause = f.clause();
     Tuple params = f.params();
     Tuple listParams = f.and(in.getInteger("limit", 50));
-    Future<JsonArray> items = pool.preparedQuery("SELECT id, request_id, caller, api_key_id, model, backend, prompt_tokens, completion_tokens, "
-        + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, created_at FROM llm_requests" + clause
+    Future<JsonArray> items = pool.preparedQuery("SELECT " + COLUMNS + " FROM llm_requests" + clause
         + " ORDER BY created_at DESC, id DESC LIMIT $" + listParams.size())
       .execute(listParams).map(rows -> {
         JsonArray a = new JsonArray();
         for (Row r : rows) {
-          JsonObject j = new JsonObject();
-          for (int i = 0; i < r.size(); i++) {
-            Object v = r.getValue(i);
-            j.put(r.getColumnName(i), v instanceof BigDecimal d ? d.doubleValue() : Values.toJson(v));
-          }
-          a.add(j);
+          a.add(json(r));
         }
         return a;
       });
