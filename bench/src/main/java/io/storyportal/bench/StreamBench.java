@@ -105,23 +105,20 @@ public final class StreamBench {
     int l04Port = 18404;
     Path log = Path.of("bench", "target", "stream-bench-l04.log");
     Files.createDirectories(log.getParent());
-    List<String> cmd = new ArrayList<>(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
-    cmd.addAll(Platform.JVM_OPTIONS);
     // -Dbench.l04.jvmArgs="-XX:+PrintCompilation …": extra JVM options for L04, space-separated
-    cmd.addAll(List.of(System.getProperty("bench.l04.jvmArgs", "-Dbench=1").trim().split("\\s+")));
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),
-      "--layers", "l04", "--set", "http.ports.l04=" + l04Port, "--set", "redis.embedded.port=63810",
-      "--set", "dataDir=bench/target/stream-data", "--set", "instances.l04=" + Integer.getInteger("bench.l04.instances", 1),
-      // L04 alone has no L09 to verify tokens: the streaming path is measured without authentication
-      "--set", "auth.enforce=false",
-      // a path waits while the others run (rounds of up to two minutes): its kept connections must
-      // outlive that, or each run after a pause starts by opening them all again
-      "--set", "models.connections.idleMs=" + KEEP_ALIVE_S * 1000));
-    Process l04 = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process l04 = startL04(conf, l04Port, 63810, "stream-data", System.getProperty("bench.l04.jvmArgs", "-Dbench=1"), log);
+    // -Dbench.l04b.jvmArgs="…": a second L04 with other JVM options, measured in the same rounds (an A/B of options)
+    String l04bArgs = System.getProperty("bench.l04b.jvmArgs");
+    int l04bPort = 18407;
+    Path l04bLog = Path.of("bench", "target", "stream-bench-l04b.log");
+    Process l04b = l04bArgs == null ? null : startL04(conf, l04bPort, 63811, "stream-data-b", l04bArgs, l04bLog);
     Process bareProxy = null;
     Nginx nginx = null;
     try {
       waitReady(l04, l04Port, log);
+      if (l04b != null) {
+        waitReady(l04b, l04bPort, l04bLog);
+      }
       HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setKeepAliveTimeout(KEEP_ALIVE_S),
         new PoolOptions().setHttp1MaxSize(streams + 50));
       // every path stays up for the whole run, so that the rounds can measure them side by side
@@ -129,6 +126,9 @@ public final class StreamBench {
       ways.add(new Way("direct", null, standIn.actualPort(), "/api/chat", true, null, null));
       if (PATHS.contains("l04")) {
         ways.add(new Way("via L04", "L04", l04Port, "/chat/completions", false, l04.toHandle(), "l04"));
+      }
+      if (l04b != null) {
+        ways.add(new Way("via L04 b", "L04 (" + l04bArgs.trim() + ")", l04bPort, "/chat/completions", false, l04b.toHandle(), null));
       }
       if (PATHS.contains("vertx")) {
         bareProxy = new ProcessBuilder(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:+UseZGC",
@@ -212,9 +212,29 @@ public final class StreamBench {
       }
       l04.destroy();
       l04.waitFor(15, TimeUnit.SECONDS);
+      if (l04b != null) {
+        l04b.destroy();
+        l04b.waitFor(15, TimeUnit.SECONDS);
+      }
       vertx.close().await();
       standInVertx.close().await();
     }
+  }
+
+  /** L04 alone in a process of its own ({@code Main --layers l04}), with {@code jvmArgs} (space-separated) added to the platform's. */
+  static Process startL04(Path conf, int port, int redisPort, String dataDir, String jvmArgs, Path log) throws java.io.IOException {
+    List<String> cmd = new ArrayList<>(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
+    cmd.addAll(Platform.JVM_OPTIONS);
+    cmd.addAll(List.of(jvmArgs.trim().split("\\s+")));
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),
+      "--layers", "l04", "--set", "http.ports.l04=" + port, "--set", "redis.embedded.port=" + redisPort,
+      "--set", "dataDir=bench/target/" + dataDir, "--set", "instances.l04=" + Integer.getInteger("bench.l04.instances", 1),
+      // L04 alone has no L09 to verify tokens: the streaming path is measured without authentication
+      "--set", "auth.enforce=false",
+      // a path waits while the others run (rounds of up to two minutes): its kept connections must
+      // outlive that, or each run after a pause starts by opening them all again
+      "--set", "models.connections.idleMs=" + KEEP_ALIVE_S * 1000));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
 
   /**
