@@ -26,9 +26,10 @@ final class ModelCalls {
   private final ModelAliases aliases;
   private final ModelFallbacks fallbacks;
   private final Payloads payloads;
+  private final ModelDefaults defaults;
 
   ModelCalls(ChatRouter router, Budgets budgets, ResponseCache cache, Accounting accounting, ModelAliases aliases,
-             ModelFallbacks fallbacks, Payloads payloads) {
+             ModelFallbacks fallbacks, Payloads payloads, ModelDefaults defaults) {
     this.router = router;
     this.budgets = budgets;
     this.cache = cache;
@@ -36,14 +37,24 @@ final class ModelCalls {
     this.aliases = aliases;
     this.fallbacks = fallbacks;
     this.payloads = payloads;
+    this.defaults = defaults;
   }
 
-  /** The call's input as the backend gets it: a copy naming the model an alias stands for, without "stream". */
+  /**
+   * The call's input as the backend gets it: a copy naming the model an alias stands for, with that
+   * model's defaults under the caller's own settings, without "stream".
+   */
   private JsonObject upstreamRequest(OperationCall call) {
     JsonObject request = call.input().copy();
     request.remove("stream");
-    request.put("model", aliases.resolve(request.getString("model")));
+    onModel(request, call, aliases.resolve(request.getString("model")));
     return request;
+  }
+
+  /** Turns {@code request} into a call of {@code model} (the one asked for, or a fallback): its defaults, the caller's settings over them. */
+  private void onModel(JsonObject request, OperationCall call, String model) {
+    JsonObject options = call.input().getJsonObject("options");
+    defaults.apply(request, model, options == null ? null : options.copy(), call.input().getValue("keep_alive"));
   }
 
   /** A routed call whose "no backend serves it" names the alias the caller asked for, if it was one. */
@@ -64,13 +75,13 @@ final class ModelCalls {
         if (!ModelFallbacks.movesOn(err)) {
           return Future.failedFuture(err);
         }
-        request.put("model", model);
+        onModel(request, call, model);
         return router.open(path, request)
           .onSuccess(s -> PlatformMetrics.registry().counter("llm_fallbacks_total", "from", asked, "to", model).increment())
           .recover(next -> Future.failedFuture(ModelFallbacks.failedToo(err, model, next)));
       });
     }
-    return opened.onFailure(err -> request.put("model", asked));
+    return opened.onFailure(err -> onModel(request, call, asked));
   }
 
   /** Streams an Ollama call ({@code /api/chat} or {@code /api/generate}); the first frame names the backend. */

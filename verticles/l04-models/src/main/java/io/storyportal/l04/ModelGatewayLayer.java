@@ -81,7 +81,8 @@ public final class ModelGatewayLayer extends LayerVerticle {
     ModelCalls calls = new ModelCalls(router, new Budgets(redis, models.getJsonArray("budgets")),
       new ResponseCache(redis, models.getJsonObject("cache", new JsonObject())), accounting, aliases,
       new ModelFallbacks(models.getJsonObject("fallbacks"), aliases),
-      new Payloads(models.getJsonObject("accounting", new JsonObject()).getJsonObject("payloads")));
+      new Payloads(models.getJsonObject("accounting", new JsonObject()).getJsonObject("payloads")),
+      new ModelDefaults(models.getJsonObject("defaults")));
     long refresh = models.getLong("refreshMs", 30_000L);
     backends.refresh(timeouts.connectMs());
     vertx.setPeriodic(refresh, refresh, id -> backends.refresh(timeouts.connectMs()));
