@@ -14,6 +14,11 @@ public final class Headers {
   public static final String ROLES = "x-roles";
   /** The id of the API key a request came with, set by the entry point that verified it. */
   public static final String API_KEY_ID = "x-api-key-id";
+  /** The models that API key may call (comma-separated), when it is limited to some; set with {@link #API_KEY_ID}. */
+  public static final String ALLOWED_MODELS = "x-allowed-models";
+
+  /** What a verified caller carries besides its principal and roles, from the entry point to the operation. */
+  public static final java.util.List<String> IDENTITY_EXTRAS = java.util.List.of(API_KEY_ID, ALLOWED_MODELS);
 
   /** Reply header carrying the HTTP status a handler chose (see {@code op.Reply}). */
   public static final String STATUS = "x-status";

@@ -89,14 +89,12 @@ final class CompatRoutes {
     BodyHandler body = BodyHandler.create(false).setBodyLimit(bodyLimit);
     router.post("/chat/completions").handler(body).handler(this::openAiChat);
     router.post("/v1/chat/completions").handler(body).handler(this::openAiChat);
-    router.get("/v1/models").handler(ctx -> bus.request("l04.models.list", new JsonObject(), Caller.fromHeaders(ctx.request().headers()))
-      .onSuccess(r -> json(ctx, 200, (JsonObject) r)).onFailure(ctx::fail));
+    router.get("/v1/models").handler(ctx -> models(ctx).onSuccess(r -> json(ctx, 200, r)).onFailure(ctx::fail));
     // one model (OpenAI's retrieve); ids may hold ':' and '/'
-    router.getWithRegex("/v1/models/(?<id>.+)").handler(ctx -> bus.request("l04.models.list", new JsonObject(),
-        Caller.fromHeaders(ctx.request().headers()))
+    router.getWithRegex("/v1/models/(?<id>.+)").handler(ctx -> models(ctx)
       .onSuccess(r -> {
         String id = ctx.pathParam("id");
-        ((JsonObject) r).getJsonArray("data").stream().map(m -> (JsonObject) m)
+        r.getJsonArray("data").stream().map(m -> (JsonObject) m)
           .filter(m -> m.getString("id").equals(id) || m.getString("id").equals(Backend.canonical(id))).findFirst()
           .ifPresentOrElse(m -> json(ctx, 200, m),
             () -> HttpErrors.send(ctx, new PlatformException(404, "MODEL_NOT_FOUND", "model '" + id + "' is served by no backend")));
@@ -146,14 +144,21 @@ final class CompatRoutes {
     }).onFailure(ctx::fail);
   }
 
-  /** Trusted identity headers a caller's entry point set, passed on to the operation. */
+  /** Trusted identity headers a caller's entry point set (API key, the models it may call), passed on to the operation. */
   private static MultiMap forwarded(RoutingContext ctx) {
     MultiMap h = MultiMap.caseInsensitiveMultiMap();
-    String key = ctx.request().getHeader(ModelCalls.API_KEY_ID);
-    if (key != null) {
-      h.add(ModelCalls.API_KEY_ID, key);
+    for (String name : io.storyportal.kernel.Headers.IDENTITY_EXTRAS) {
+      String value = ctx.request().getHeader(name);
+      if (value != null) {
+        h.add(name, value);
+      }
     }
     return h;
+  }
+
+  /** The models the caller may see ({@code l04.models.list}, narrowed to its key's models). */
+  private Future<JsonObject> models(RoutingContext ctx) {
+    return bus.call("l04.models.list", new JsonObject(), caller(ctx), forwarded(ctx)).map(r -> (JsonObject) r.body());
   }
 
   private void openAiChat(RoutingContext ctx) {

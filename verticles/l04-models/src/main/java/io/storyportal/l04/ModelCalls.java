@@ -90,7 +90,7 @@ final class ModelCalls {
     String asked = request.getString("model");
     long t0 = System.nanoTime();
     String key = call.header(API_KEY_ID);
-    budgets.check(call.principal(), key).compose(standing -> open(path, call, request).map(s -> new Opened(s, standing)))
+    admit(call, key).compose(standing -> open(path, call, request).map(s -> new Opened(s, standing)))
       .onComplete(ar -> {
         if (ar.failed()) {
           out.fail(ar.cause());
@@ -148,7 +148,7 @@ final class ModelCalls {
     long t0 = System.nanoTime();
     String key = call.header(API_KEY_ID);
     String cacheKey = cache.key(path, request);
-    return budgets.check(call.principal(), key).compose(standing -> cache.get(cacheKey).compose(hit -> {
+    return admit(call, key).compose(standing -> cache.get(cacheKey).compose(hit -> {
       if (hit != null) {
         JsonObject body = hit.getJsonObject("body");
         ChatAnswer cached = new ChatAnswer();
@@ -185,7 +185,7 @@ final class ModelCalls {
         return done.future();
       });
     })).onFailure(err -> {
-      if (err instanceof PlatformException pe && (pe.status() == 429 || pe.status() == 404 || pe.status() >= 500)
+      if (err instanceof PlatformException pe && (pe.status() == 429 || pe.status() == 404 || pe.status() == 403 || pe.status() >= 500)
         && !(err instanceof UpstreamException)) {
         record(call, request, null, null, null, t0, err, false, false, null);
       }
@@ -196,12 +196,18 @@ final class ModelCalls {
   Future<Reply> embed(OperationCall call) {
     JsonObject request = upstreamRequest(call);
     long t0 = System.nanoTime();
-    return budgets.check(call.principal(), call.header(API_KEY_ID))
+    return admit(call, call.header(API_KEY_ID))
       .compose(standing -> explained(router.call("/api/embed", request), call, request).map(served -> {
         record(call, request, served.backend(), served.body(), null, t0, null, false, false, payloads.embeddings(served.body()));
         return limits(Reply.of(served.body(), 200), standing).header("x-model-backend", served.backend().name());
       }))
       .onFailure(err -> record(call, request, null, null, null, t0, err, false, false, null));
+  }
+
+  /** A call its key may make (the model) and its budgets allow, counted against its request limits; before any backend is called. */
+  private Future<Budgets.Standings> admit(OperationCall call, String key) {
+    PlatformException refused = ModelAccess.refusal(call, aliases);
+    return refused != null ? Future.failedFuture(refused) : budgets.check(call.principal(), key);
   }
 
   private static Reply limits(Reply r, Budgets.Standings standings) {
@@ -220,7 +226,7 @@ final class ModelCalls {
       status = "success";
     } else if (error instanceof PlatformException pe && pe.status() == 499) {
       status = "cancelled";
-    } else if (error instanceof PlatformException pe && (pe.status() == 429 || pe.status() == 404 || pe.status() == 400)) {
+    } else if (error instanceof PlatformException pe && (pe.status() == 429 || pe.status() == 404 || pe.status() == 403 || pe.status() == 400)) {
       status = "rejected";
     } else {
       status = "error";

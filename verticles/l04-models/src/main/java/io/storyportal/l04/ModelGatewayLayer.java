@@ -1,5 +1,6 @@
 package io.storyportal.l04;
 
+import io.storyportal.kernel.Headers;
 import io.storyportal.kernel.LayerId;
 import io.storyportal.kernel.LayerVerticle;
 import io.storyportal.kernel.op.Operation;
@@ -101,9 +102,9 @@ public final class ModelGatewayLayer extends LayerVerticle {
     ops.add(Operation.post("/api/embed", "l04.embed").schema(new JsonObject(EMBED_SCHEMA)).status(200)
       .summary("Embeddings (Ollama /api/embed request and response)"), calls::embed);
     ops.add(Operation.get("/models", "l04.models.list")
-      .summary("Models the backends really have (OpenAI list shape)"), call -> Future.succeededFuture(modelList()));
+      .summary("Models the backends really have (OpenAI list shape)"), call -> Future.succeededFuture(modelList(call.header(Headers.ALLOWED_MODELS))));
     ops.add(Operation.get("/api/tags", "l04.models.tags")
-      .summary("Models in Ollama's /api/tags shape"), call -> Future.succeededFuture(new JsonObject().put("models", tags())));
+      .summary("Models in Ollama's /api/tags shape"), call -> Future.succeededFuture(new JsonObject().put("models", tags(call.header(Headers.ALLOWED_MODELS)))));
     OllamaInfo info = new OllamaInfo(backends, router, upstream, timeouts, aliases);
     ops.add(Operation.post("/api/show", "l04.models.show").schema(new JsonObject(SHOW_SCHEMA)).status(200)
       .summary("A model's details (Ollama /api/show), from a backend that has it"), call -> info.show(call.input()));
@@ -136,31 +137,46 @@ public final class ModelGatewayLayer extends LayerVerticle {
     });
   }
 
-  /** Served models, then the aliases whose target is served (owned by the target's backends). */
-  private JsonObject modelList() {
+  /**
+   * Served models, then the aliases whose target is served (owned by the target's backends); for a
+   * key limited to some models ({@code allowed}), those only.
+   */
+  private JsonObject modelList(String allowed) {
     JsonArray data = new JsonArray();
     Map<String, java.util.List<String>> served = backends.models();
     for (Map.Entry<String, java.util.List<String>> e : served.entrySet()) {
+      if (!ModelAccess.permits(allowed, e.getKey(), null)) {
+        continue;
+      }
       data.add(new JsonObject().put("id", e.getKey()).put("object", "model").put("created", 0)
         .put("owned_by", String.join(",", e.getValue())));
     }
     aliases.all().forEach((alias, target) -> {
       java.util.List<String> owners = served.get(Backend.canonical(target));
-      if (owners != null) {
+      if (owners != null && ModelAccess.permits(allowed, alias, target)) {
         data.add(new JsonObject().put("id", alias).put("object", "model").put("created", 0).put("owned_by", String.join(",", owners)));
       }
     });
     return new JsonObject().put("object", "list").put("data", data);
   }
 
-  /** Ollama's /api/tags entries, and one per alias whose target has one (the target's details, the alias's name). */
-  private JsonArray tags() {
-    JsonArray tags = backends.tags();
+  /**
+   * Ollama's /api/tags entries, and one per alias whose target has one (the target's details, the
+   * alias's name); for a key limited to some models ({@code allowed}), those only.
+   */
+  private JsonArray tags(String allowed) {
+    JsonArray all = backends.tags();
     Map<String, JsonObject> byName = new java.util.HashMap<>();
-    tags.forEach(t -> byName.put(((JsonObject) t).getString("name"), (JsonObject) t));
+    all.forEach(t -> byName.put(((JsonObject) t).getString("name"), (JsonObject) t));
+    JsonArray tags = new JsonArray();
+    all.forEach(t -> {
+      if (ModelAccess.permits(allowed, ((JsonObject) t).getString("name"), null)) {
+        tags.add(t);
+      }
+    });
     aliases.all().forEach((alias, target) -> {
       JsonObject tag = byName.get(Backend.canonical(target));
-      if (tag != null) {
+      if (tag != null && ModelAccess.permits(allowed, alias, target)) {
         tags.add(tag.copy().put("name", alias).put("model", alias));
       }
     });

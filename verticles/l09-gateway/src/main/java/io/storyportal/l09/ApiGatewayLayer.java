@@ -262,7 +262,16 @@ public final class ApiGatewayLayer extends LayerVerticle {
         }
         expires = Instant.now().plus(d.intValue(), ChronoUnit.DAYS).toString();
       }
-      return apiKeys.create(owner, name, scopes, expires);
+      JsonArray models = null;
+      if (in.getValue("models") != null) {
+        // the models (or aliases) the key may call through L04; absent: any
+        if (!(in.getValue("models") instanceof JsonArray a) || a.isEmpty() || a.size() > 100
+          || !a.stream().allMatch(m -> m instanceof String s && s.matches("[A-Za-z0-9._:/@-]{1,200}"))) {
+          throw PlatformException.badRequest("VALIDATION_FAILED", "models must be 1–100 model names", null);
+        }
+        models = a;
+      }
+      return apiKeys.create(owner, name, scopes, expires, models);
     }).onSuccess(created -> send(ctx, 201, created)).onFailure(err -> fail(ctx, err));
   }
 

@@ -38,7 +38,7 @@ final class ApiKeys {
   }
 
   /** Creates a key for {@code userId}; the answer carries the key itself, the only time it is shown. */
-  Future<JsonObject> create(String userId, String name, JsonArray scopes, String expiresAt) {
+  Future<JsonObject> create(String userId, String name, JsonArray scopes, String expiresAt, JsonArray models) {
     StringBuilder key = new StringBuilder(PREFIX);
     for (int i = 0; i < 32; i++) {
       key.append(ALPHABET.charAt(RANDOM.nextInt(ALPHABET.length())));
@@ -48,6 +48,9 @@ final class ApiKeys {
       .put("key_hash", hash(k)).put("scopes", scopes);
     if (expiresAt != null) {
       row.put("expires_at", expiresAt);
+    }
+    if (models != null) {
+      row.put("models", models);
     }
     return bus.request("l01.api_keys.create", row, self).map(created -> ((JsonObject) created).copy().put("key", k));
   }

@@ -75,7 +75,7 @@ final class GatewayRoutes {
     MultiMap headers = ctx.request().headers();
     headers.remove(Headers.PRINCIPAL);
     headers.remove(Headers.ROLES);
-    headers.remove(Headers.API_KEY_ID);
+    Headers.IDENTITY_EXTRAS.forEach(headers::remove);
     if (!enforce && headers.get("authorization") == null && headers.get("x-api-key") == null) {
       limited.apply(ctx, null, () -> route(ctx, layer, rest, null));
       return;
@@ -108,6 +108,9 @@ final class GatewayRoutes {
       }
       if (who.apiKeyId() != null) {
         headers.set(Headers.API_KEY_ID, who.apiKeyId());
+      }
+      if (who.models() != null) {
+        headers.set(Headers.ALLOWED_MODELS, String.join(",", who.models()));
       }
       ctx.put(Protection.PRINCIPAL, who.userId());
       OperationRoutes.dispatch(bus, ctx, match.operation(), new Caller(who.userId(), who.roles()), match.pathParams());

@@ -4,23 +4,26 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
  * Who a verified request comes from: a user, the roles that apply to this request (for an API
- * key: the user's roles narrowed by the key's scopes), the scopes, and the API key used if any.
+ * key: the user's roles narrowed by the key's scopes), the scopes, the API key used if any, and
+ * the models that key may call ({@code models}: null when it may call any).
  */
-record Identity(String userId, String username, Set<String> roles, Set<String> scopes, String apiKeyId) {
+record Identity(String userId, String username, Set<String> roles, Set<String> scopes, String apiKeyId, List<String> models) {
 
   Identity {
     roles = Set.copyOf(roles);
     scopes = Set.copyOf(scopes);
+    models = models == null ? null : List.copyOf(models);
   }
 
   /** A user who proved a password: every role they hold, every scope those roles allow. */
   static Identity ofUser(JsonObject user) {
     Set<String> roles = strings(user.getJsonArray("roles"));
-    return new Identity(user.getString("id"), user.getString("username"), roles, scopesFor(roles), null);
+    return new Identity(user.getString("id"), user.getString("username"), roles, scopesFor(roles), null, null);
   }
 
   /** A resolved API key: the key's scopes, and of the owner's roles only those the scopes reach. */
@@ -41,7 +44,7 @@ record Identity(String userId, String username, Set<String> roles, Set<String> s
     if (roles.isEmpty()) {
       roles.add("viewer");
     }
-    return new Identity(key.getString("user_id"), key.getString("username"), roles, scopes, key.getString("id"));
+    return new Identity(key.getString("user_id"), key.getString("username"), roles, scopes, key.getString("id"), models(key));
   }
 
   static Set<String> scopesFor(Set<String> roles) {
@@ -58,12 +61,19 @@ record Identity(String userId, String username, Set<String> roles, Set<String> s
 
   static Identity fromClaims(JsonObject p) {
     return new Identity(p.getString("sub"), p.getString("preferred_username"), strings(p.getJsonArray("roles")),
-      strings(p.getJsonArray("scopes")), p.getString("api_key_id"));
+      strings(p.getJsonArray("scopes")), p.getString("api_key_id"), models(p));
+  }
+
+  /** {@code models} of a key, claims or stored identity: null (any model) when absent. */
+  private static List<String> models(JsonObject j) {
+    JsonArray a = j.getJsonArray("models");
+    return a == null ? null : a.stream().map(String::valueOf).toList();
   }
 
   JsonObject toJson() {
     return new JsonObject().put("user_id", userId).put("username", username).put("roles", new JsonArray(roles.stream().sorted().toList()))
-      .put("scopes", new JsonArray(scopes.stream().sorted().toList())).put("api_key_id", apiKeyId);
+      .put("scopes", new JsonArray(scopes.stream().sorted().toList())).put("api_key_id", apiKeyId)
+      .put("models", models == null ? null : new JsonArray(models));
   }
 
   private static Set<String> strings(JsonArray a) {

@@ -72,6 +72,9 @@ final class Tokens {
     if (who.apiKeyId() != null) {
       claims.put("api_key_id", who.apiKeyId());
     }
+    if (who.models() != null) {
+      claims.put("models", new JsonArray(who.models()));
+    }
     return jwt.generateToken(claims, new JWTOptions().setAlgorithm("RS256").setExpiresInSeconds(accessTtlSeconds)
       .setIssuer(issuer).setAudience(List.of(audience)).setSubject(who.userId())
       .setHeader(new JsonObject().put("kid", keys.signing().kid())));

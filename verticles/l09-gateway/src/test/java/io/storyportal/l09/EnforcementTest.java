@@ -190,6 +190,38 @@ class EnforcementTest {
     }
   }
 
+  @Test
+  void anApiKeyLimitedToSomeModelsCallsNoOtherDirectlyOrThroughTheGateway() {
+    int gw = f.gateway.actualPort();
+    HttpResponse<Buffer> made = f.send(gw, HttpMethod.POST, "/auth/keys", new JsonObject().put("name", "only-llama")
+      .put("scopes", new JsonArray().add("read:services").add("write:services").add("admin:platform"))
+      .put("models", new JsonArray().add("llama3.2")),
+      "authorization", "Bearer " + admin);
+    assertThat(made.statusCode()).as(made.bodyAsString()).isEqualTo(201);
+    assertThat(made.bodyAsJsonObject().getJsonArray("models")).containsExactly("llama3.2");
+    String key = made.bodyAsJsonObject().getString("key");
+    JsonObject chat = new JsonObject().put("model", "mistral")
+      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")));
+
+    // L04's own port (the key as an OpenAI client's "API key") and the gateway: refused before any backend
+    assertError(f.send(models.actualPort(), HttpMethod.POST, "/v1/chat/completions", chat, "authorization", "Bearer " + key),
+      403, "MODEL_NOT_ALLOWED");
+    assertError(f.send(gw, HttpMethod.POST, "/api/v1/l04/chat", chat, "x-api-key", key), 403, "MODEL_NOT_ALLOWED");
+    // a header the client sends is not believed
+    assertError(f.send(models.actualPort(), HttpMethod.POST, "/v1/chat/completions", chat, "authorization", "Bearer " + key,
+      "x-allowed-models", "mistral"), 403, "MODEL_NOT_ALLOWED");
+    // its own model passes the check (and then finds no backend here)
+    HttpResponse<Buffer> own = f.send(models.actualPort(), HttpMethod.POST, "/v1/chat/completions", chat.copy().put("model", "llama3.2"),
+      "authorization", "Bearer " + key);
+    assertThat(own.statusCode()).as(own.bodyAsString()).isNotEqualTo(403);
+    // a key without a list, and a user's token, call any model
+    assertThat(f.send(models.actualPort(), HttpMethod.POST, "/v1/chat/completions", chat, "authorization", "Bearer " + admin)
+      .statusCode()).isNotEqualTo(403);
+
+    assertError(f.send(gw, HttpMethod.POST, "/auth/keys", new JsonObject().put("name", "bad").put("models", new JsonArray().add("a,b")),
+      "authorization", "Bearer " + admin), 400, "VALIDATION_FAILED");
+  }
+
   private static Throwable awaitFailure(io.vertx.core.Future<?> f) {
     try {
       f.await();

@@ -18,7 +18,7 @@ import java.util.function.Predicate;
 
 /**
  * Every layer port's identity check, right after the request id. Identity headers a client sends
- * ({@code x-principal}, {@code x-roles}, {@code x-api-key-id}) are dropped: only this handler sets
+ * ({@code x-principal}, {@code x-roles}, {@code x-api-key-id}, {@code x-allowed-models}) are dropped: only this handler sets
  * them, from a bearer token or {@code X-API-Key} that L09 verified ({@code l09.auth.verify} over
  * the bus, remembered for a few seconds per credential so revocation takes effect within that
  * time). {@code Authorization: Bearer sp_live_…} counts as an API key, so OpenAI-style clients
@@ -83,7 +83,7 @@ public final class Authentication implements Handler<RoutingContext> {
     MultiMap headers = ctx.request().headers();
     headers.remove(Headers.PRINCIPAL);
     headers.remove(Headers.ROLES);
-    headers.remove(Headers.API_KEY_ID);
+    Headers.IDENTITY_EXTRAS.forEach(headers::remove);
     if (anonymous.test(ctx.request().path())) {
       ctx.next();
       return;
@@ -124,6 +124,9 @@ public final class Authentication implements Handler<RoutingContext> {
       headers.set(Headers.ROLES, String.join(",", roles.stream().map(String::valueOf).toList()));
       if (who.getString("api_key_id") != null) {
         headers.set(Headers.API_KEY_ID, who.getString("api_key_id"));
+      }
+      if (who.getJsonArray("models") != null) {
+        headers.set(Headers.ALLOWED_MODELS, String.join(",", who.getJsonArray("models").stream().map(String::valueOf).toList()));
       }
       ctx.next();
     });

@@ -80,9 +80,11 @@ public final class OperationRoutes {
         forwarded.add(name, value);
       }
     }
-    String apiKey = ctx.request().getHeader(Headers.API_KEY_ID);
-    if (apiKey != null) {
-      forwarded.add(Headers.API_KEY_ID, apiKey);
+    for (String name : Headers.IDENTITY_EXTRAS) {
+      String value = ctx.request().getHeader(name);
+      if (value != null) {
+        forwarded.add(name, value);
+      }
     }
     bus.call(op.address(), input, caller, forwarded).onComplete(ar -> {
       if (ar.failed()) {
