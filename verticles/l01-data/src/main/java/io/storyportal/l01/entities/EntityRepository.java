@@ -153,14 +153,7 @@ public final class EntityRepository {
         where.add(f.type() == FieldType.TEXT_ARRAY ? "$" + params.size() + " = ANY(" + f.name() + ")" : f.name() + " = $" + params.size());
       }
     }
-    if (in.containsKey("created_after")) {
-      params.addValue(Values.parseTime(in.getString("created_after")));
-      where.add("created_at >= $" + params.size());
-    }
-    if (in.containsKey("created_before")) {
-      params.addValue(Values.parseTime(in.getString("created_before")));
-      where.add("created_at < $" + params.size());
-    }
+    Values.createdBetween(in, params, where);
     if (in.containsKey("cursor")) {
       Cursor c = Cursor.decode(in.getString("cursor"));
       try {

@@ -137,14 +137,7 @@ public final class LlmRequests {
           where.add(col + " = $" + params.size());
         }
       }
-      if (in.containsKey("created_after")) {
-        params.addValue(Values.parseTime(in.getString("created_after")));
-        where.add("created_at >= $" + params.size());
-      }
-      if (in.containsKey("created_before")) {
-        params.addValue(Values.parseTime(in.getString("created_before")));
-        where.add("created_at < $" + params.size());
-      }
+      Values.createdBetween(in, params, where);
       return new Filter(where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where), params);
     }
 

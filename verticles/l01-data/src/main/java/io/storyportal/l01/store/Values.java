@@ -15,6 +15,21 @@ public final class Values {
   private Values() {
   }
 
+  /**
+   * A query's {@code created_after} (inclusive) and {@code created_before} (exclusive) as
+   * conditions on {@code created_at}, their values appended to {@code params}.
+   */
+  public static void createdBetween(io.vertx.core.json.JsonObject in, io.vertx.sqlclient.Tuple params, java.util.List<String> where) {
+    if (in.containsKey("created_after")) {
+      params.addValue(parseTime(in.getString("created_after")));
+      where.add("created_at >= $" + params.size());
+    }
+    if (in.containsKey("created_before")) {
+      params.addValue(parseTime(in.getString("created_before")));
+      where.add("created_at < $" + params.size());
+    }
+  }
+
   /** A column value as JSON: uuids and times as strings, arrays as JSON arrays. */
   public static Object toJson(Object v) {
     if (v instanceof UUID u) {
