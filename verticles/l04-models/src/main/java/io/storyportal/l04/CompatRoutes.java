@@ -18,6 +18,8 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
+import java.util.List;
+
 /**
  * The OpenAI-compatible ({@code /chat/completions}, {@code /v1/chat/completions},
  * {@code /v1/models}), Anthropic-compatible ({@code /v1/messages}) and Ollama-compatible
@@ -124,18 +126,23 @@ final class CompatRoutes {
       if (in.getString("model") == null || in.getValue("input") == null) {
         throw PlatformException.badRequest("VALIDATION_FAILED", "model and input are required", null);
       }
+      if (in.getValue("encoding_format") != null && !List.of("float", "base64").contains(in.getString("encoding_format"))) {
+        throw PlatformException.badRequest("VALIDATION_FAILED", "encoding_format must be float or base64", null);
+      }
     } catch (PlatformException | ClassCastException e) {
       HttpErrors.send(ctx, e instanceof PlatformException pe ? pe
-        : PlatformException.badRequest("VALIDATION_FAILED", "model must be a string", null));
+        : PlatformException.badRequest("VALIDATION_FAILED", "model and encoding_format must be strings", null));
       return;
     }
+    boolean base64 = "base64".equals(in.getString("encoding_format"));
     JsonObject request = new JsonObject().put("model", in.getString("model")).put("input", in.getValue("input"));
     bus.call("l04.embed", request, Caller.fromHeaders(ctx.request().headers()), forwarded(ctx)).onSuccess(reply -> {
       JsonObject answer = (JsonObject) reply.body();
       io.vertx.core.json.JsonArray data = new io.vertx.core.json.JsonArray();
       io.vertx.core.json.JsonArray vectors = answer.getJsonArray("embeddings", new io.vertx.core.json.JsonArray());
       for (int i = 0; i < vectors.size(); i++) {
-        data.add(new JsonObject().put("object", "embedding").put("embedding", vectors.getJsonArray(i)).put("index", i));
+        JsonArray vector = vectors.getJsonArray(i);
+        data.add(new JsonObject().put("object", "embedding").put("embedding", base64 ? OpenAiFormat.base64(vector) : vector).put("index", i));
       }
       int tokens = answer.getInteger("prompt_eval_count", 0);
       reply.headers().forEach(ctx.response()::putHeader);

@@ -39,6 +39,15 @@ public final class OpenAiFormat {
     return options;
   }
 
+  /** An embedding as OpenAI's {@code encoding_format: "base64"} sends it: little-endian float32s, base64. */
+  static String base64(JsonArray vector) {
+    java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(vector.size() * Float.BYTES).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < vector.size(); i++) {
+      bytes.putFloat(((Number) vector.getValue(i)).floatValue());
+    }
+    return java.util.Base64.getEncoder().encodeToString(bytes.array());
+  }
+
   /** OpenAI request → Ollama /api/chat request. */
   public static JsonObject toOllama(JsonObject in) {
     JsonObject options = options(in);

@@ -280,6 +280,17 @@ class AccountingBudgetCacheTest {
       assertThat(openAi.getJsonArray("data").getJsonObject(0).getJsonArray("embedding")).hasSize(10);
       assertThat(openAi.getJsonObject("usage").getInteger("prompt_tokens")).isEqualTo(8);
       assertThat(g.b(1).lastRequest.getString("input")).isEqualTo("hello");
+      // base64 (what OpenAI's SDKs ask for by default): the same vector as little-endian float32s
+      String packed = g.post("/embeddings", new JsonObject().put("model", "llama3.2").put("input", "hello").put("encoding_format", "base64"))
+        .bodyAsJsonObject().getJsonArray("data").getJsonObject(0).getString("embedding");
+      java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(packed)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      JsonArray floats = openAi.getJsonArray("data").getJsonObject(0).getJsonArray("embedding");
+      assertThat(bytes.remaining()).isEqualTo(floats.size() * 4);
+      for (int i = 0; i < floats.size(); i++) {
+        assertThat(bytes.getFloat()).isEqualTo(floats.getNumber(i).floatValue());
+      }
+      assertThat(g.post("/embeddings", new JsonObject().put("model", "llama3.2").put("input", "hello").put("encoding_format", "int8"))
+        .statusCode()).isEqualTo(400);
       JsonObject ollama = g.post("/api/embed", new JsonObject().put("model", "llama3.2").put("input", new JsonArray().add("a"))).bodyAsJsonObject();
       assertThat(ollama.getJsonArray("embeddings")).hasSize(1);
 
