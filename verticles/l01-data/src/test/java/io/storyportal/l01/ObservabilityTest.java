@@ -220,7 +220,7 @@ class ObservabilityTest {
         .put("ttft_ms", 10.0).put("latency_ms", 100.0))
       .add(base.copy().put("caller", "ada").put("model", "a").put("prompt_tokens", 10).put("completion_tokens", 5).put("cost_usd", 0.01)
         .put("ttft_ms", 30.0).put("latency_ms", 200.0))
-      .add(base.copy().put("caller", "ada").put("model", "a").put("status", "error").put("latency_ms", 300.0))
+      .add(base.copy().put("caller", "ada").put("model", "a").put("status", "error").put("latency_ms", 300.0).put("end_user", "eu-1"))
       .add(base.copy().put("caller", "bob").put("model", "b").put("prompt_tokens", 7).put("cost_usd", 0.05).put("cached", true)
         .put("latency_ms", 5.0));
     assertThat(F.post("/llm-requests/batch", new JsonObject().put("rows", rows)).statusCode()).isEqualTo(201);
@@ -250,6 +250,13 @@ class ObservabilityTest {
       .getJsonArray("groups");
     assertThat(byCallerAndStatus.stream().map(o -> ((JsonObject) o).getString("caller") + "/" + ((JsonObject) o).getString("status")
       + "/" + ((JsonObject) o).getLong("calls")).toList()).containsExactly("bob/success/1", "ada/success/2", "ada/error/1");
+
+    // by the end user a call named (an application's own user); none is a group of its own
+    JsonArray byEndUser = F.get("/llm-requests/usage?group_by=end_user&backend=" + backend).bodyAsJsonObject().getJsonArray("groups");
+    assertThat(byEndUser.stream().map(o -> ((JsonObject) o).getValue("end_user") + "/" + ((JsonObject) o).getLong("calls")).toList())
+      .containsExactlyInAnyOrder("eu-1/1", "null/3");
+    assertThat(F.get("/llm-requests?end_user=eu-1&backend=" + backend).bodyAsJsonObject().getJsonArray("items").getJsonObject(0)
+      .getString("end_user")).isEqualTo("eu-1");
 
     // by day (UTC): one call moved to the day before
     F.sql.preparedQuery("UPDATE llm_requests SET created_at = created_at - interval '1 day' WHERE backend = $1 AND caller = 'bob'")

@@ -53,7 +53,7 @@ public final class Accounting {
   }
 
   /** One finished call. */
-  public record Call(String requestId, String caller, String apiKeyId, String model, String backend, long promptTokens,
+  public record Call(String requestId, String caller, String apiKeyId, String endUser, String model, String backend, long promptTokens,
                      long completionTokens, Double ttftMs, double latencyMs, String status, String error, boolean cached,
                      boolean streamed, JsonObject request, JsonObject response) {
   }
@@ -104,6 +104,7 @@ public final class Accounting {
       .put("request_id", c.requestId())
       .put("caller", c.caller() == null ? "anonymous" : c.caller())
       .put("api_key_id", c.apiKeyId())
+      .put("end_user", c.endUser())
       .put("model", c.model())
       .put("backend", c.backend())
       .put("prompt_tokens", c.promptTokens())

@@ -84,6 +84,9 @@ final class AnthropicBackend {
     if (system.length() > 0) {
       out.put("system", system.toString());
     }
+    if (in.getString("user") != null) {
+      out.put("metadata", new JsonObject().put("user_id", in.getString("user")));
+    }
     for (String key : new String[] {"temperature", "top_p", "top_k"}) {
       if (options.getValue(key) != null) {
         out.put(key, options.getValue(key));

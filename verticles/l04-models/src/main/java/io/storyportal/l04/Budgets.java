@@ -24,7 +24,7 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
- * Budgets per user or API key and period ({@code models.budgets} in conf), kept in Redis. Each one
+ * Budgets per user, API key or end user and period ({@code models.budgets} in conf), kept in Redis. Each one
  * limits one thing: {@code tokens} (prompt and completion, as the backend counted them),
  * {@code requests} (calls admitted) or {@code cost_usd} (spend from the price table). Checked before
  * a call: an exhausted budget is a 429 naming the budget and when it resets, with
@@ -63,8 +63,22 @@ public final class Budgets {
     }
   }
 
-  /** One configured budget ({@code limit} in its unit; micro-dollars for spend). {@code id} "*" applies to every user (or key) separately. */
+  /** One configured budget ({@code limit} in its unit; micro-dollars for spend). {@code id} "*" applies to every user (key, end user) separately. */
   record Budget(String scope, String id, String period, Unit unit, long limit) {
+  }
+
+  /**
+   * Whom a call counts against: the caller ({@code user}), its API key, and the end user it named
+   * (an application's own user behind one key; any may be null).
+   */
+  public record Subjects(String user, String key, String endUser) {
+    String of(String scope) {
+      return switch (scope) {
+        case "user" -> user;
+        case "key" -> key;
+        default -> endUser;
+      };
+    }
   }
 
   /** Where a caller stands against its tightest budget of one unit. */
@@ -133,10 +147,10 @@ public final class Budgets {
     return !budgets.isEmpty();
   }
 
-  private List<Budget> matching(String user, String key) {
+  private List<Budget> matching(Subjects who) {
     List<Budget> out = new ArrayList<>();
     for (Budget b : budgets) {
-      String subject = subject(b, user, key);
+      String subject = who.of(b.scope());
       if (subject != null && ("*".equals(b.id()) || b.id().equals(subject))) {
         out.add(b);
       }
@@ -144,16 +158,12 @@ public final class Budgets {
     return out;
   }
 
-  private static String subject(Budget b, String user, String key) {
-    return "user".equals(b.scope()) ? user : key;
-  }
-
   /**
    * Admits a call or fails with 429 when a matching budget is used up; counts the call against its
    * request limits. Completes with the tightest standing per unit.
    */
-  public Future<Standings> check(String user, String key) {
-    List<Budget> list = matching(user, key);
+  public Future<Standings> check(Subjects who) {
+    List<Budget> list = matching(who);
     if (list.isEmpty() || redis == null) {
       return Future.succeededFuture(Standings.NONE);
     }
@@ -162,7 +172,7 @@ public final class Budgets {
     List<Request> batch = new ArrayList<>();
     List<String> keys = new ArrayList<>();
     for (Budget b : list) {
-      String k = redisKey(b, subject(b, user, key), now);
+      String k = redisKey(b, who.of(b.scope()), now);
       keys.add(k);
       if (b.unit() == Unit.REQUESTS) {
         batch.add(Request.cmd(Command.INCR).arg(k));
@@ -184,7 +194,7 @@ public final class Budgets {
         Instant resets = resetAt(b.period(), now);
         long seconds = Math.max(1, resets.getEpochSecond() - now.getEpochSecond());
         if (over && refused == null) {
-          refused = exhausted(b, subject(b, user, key), used, resets, seconds);
+          refused = exhausted(b, who.of(b.scope()), used, resets, seconds);
         }
         Standing s = new Standing(b.limit(), b.limit() - used, seconds);
         Standing t = tightest.get(b.unit());
@@ -219,7 +229,7 @@ public final class Budgets {
   private static PlatformException exhausted(Budget b, String subject, long used, Instant resets, long seconds) {
     String what = b.unit() == Unit.REQUESTS ? "is reached" : "is used up";
     String limit = b.unit() == Unit.USD ? b.unit().show(b.limit()) + " USD" : b.limit() + " " + b.unit().config;
-    return new PlatformException(429, b.unit().code, "the " + adjective(b.period()) + " " + b.unit().noun + " of " + b.scope()
+    return new PlatformException(429, b.unit().code, "the " + adjective(b.period()) + " " + b.unit().noun + " of " + b.scope().replace('_', ' ')
       + " '" + subject + "' (" + limit + ") " + what + "; it resets at " + resets,
       new JsonObject().put("scope", b.scope()).put("unit", b.unit().config).put("limit", number(b.unit(), b.limit()))
         .put("used", number(b.unit(), used)).put("reset_at", resets.toString()).put("reset_seconds", seconds)
@@ -240,13 +250,13 @@ public final class Budgets {
   }
 
   /** Adds what a call used to every matching token and spend budget ({@code cost} in USD). */
-  public void add(String user, String key, long tokens, BigDecimal cost) {
+  public void add(Subjects who, long tokens, BigDecimal cost) {
     if (redis == null) {
       return;
     }
     long micros = cost.movePointRight(6).setScale(0, RoundingMode.HALF_UP).longValue();
     Instant now = Instant.now();
-    for (Budget b : matching(user, key)) {
+    for (Budget b : matching(who)) {
       long amount = switch (b.unit()) {
         case TOKENS -> tokens;
         case USD -> micros;
@@ -255,7 +265,7 @@ public final class Budgets {
       if (amount <= 0) {
         continue;
       }
-      String k = redisKey(b, subject(b, user, key), now);
+      String k = redisKey(b, who.of(b.scope()), now);
       redis.batch(List.of(Request.cmd(Command.INCRBY).arg(k).arg(amount), Request.cmd(Command.EXPIRE).arg(k).arg(ttl(b, now))))
         .onFailure(err -> LOG.warn("usage not added to budget {}: {}", k, err.getMessage()));
     }

@@ -249,10 +249,12 @@ final class CompatRoutes {
     }
   }
 
-  /** A checked request translated; null when refused (the 4xx was sent). */
+  /** A checked request translated, with the end user it names; null when refused (the 4xx was sent). */
   private static Translated translate(RoutingContext ctx, JsonObject in, java.util.function.Function<JsonObject, JsonObject> toOllama) {
     try {
-      return new Translated(in, toOllama.apply(in));
+      JsonObject request = toOllama.apply(in);
+      String endUser = endUser(in);
+      return new Translated(in, endUser == null ? request : request.put("user", endUser));
     } catch (PlatformException e) {
       HttpErrors.send(ctx, e);
       return null;
@@ -261,6 +263,25 @@ final class CompatRoutes {
       HttpErrors.send(ctx, PlatformException.badRequest("VALIDATION_FAILED", "a value in the request has the wrong type", null));
       return null;
     }
+  }
+
+  /**
+   * The end user a client names for its call (OpenAI's {@code user}, Anthropic's
+   * {@code metadata.user_id}): an application's own user behind its key, recorded and budgeted as
+   * {@code end_user}.
+   */
+  private static String endUser(JsonObject in) {
+    Object user = in.getValue("user");
+    if (user == null && in.getValue("metadata") instanceof JsonObject metadata) {
+      user = metadata.getValue("user_id");
+    }
+    if (user == null) {
+      return null;
+    }
+    if (!(user instanceof String s) || s.isEmpty() || s.length() > 200) {
+      throw PlatformException.badRequest("VALIDATION_FAILED", "the end user (user, metadata.user_id) must be a string of 1–200 characters", null);
+    }
+    return s;
   }
 
   private static Caller caller(RoutingContext ctx) {

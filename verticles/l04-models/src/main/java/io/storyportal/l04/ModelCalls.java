@@ -207,7 +207,8 @@ final class ModelCalls {
   /** A call its key may make (the model) and its budgets allow, counted against its request limits; before any backend is called. */
   private Future<Budgets.Standings> admit(OperationCall call, String key) {
     PlatformException refused = ModelAccess.refusal(call, aliases);
-    return refused != null ? Future.failedFuture(refused) : budgets.check(call.principal(), key);
+    return refused != null ? Future.failedFuture(refused)
+      : budgets.check(new Budgets.Subjects(call.principal(), key, call.input().getString("user")));
   }
 
   private static Reply limits(Reply r, Budgets.Standings standings) {
@@ -232,10 +233,10 @@ final class ModelCalls {
       status = "error";
     }
     if (!cached && error == null && budgets.enabled()) {
-      budgets.add(call.principal(), call.header(API_KEY_ID), prompt + completion,
+      budgets.add(new Budgets.Subjects(call.principal(), call.header(API_KEY_ID), request.getString("user")), prompt + completion,
         accounting.cost(request.getString("model"), prompt, completion));
     }
-    accounting.record(new Accounting.Call(call.requestId(), call.principal(), call.header(API_KEY_ID),
+    accounting.record(new Accounting.Call(call.requestId(), call.principal(), call.header(API_KEY_ID), request.getString("user"),
       request.getString("model"), backend == null ? null : backend.name(), prompt, completion,
       ttftMs == null || ttftMs < 0 ? null : ttftMs, (System.nanoTime() - t0) / 1e6, status,
       error == null ? null : error.getMessage(), cached, streamed, payloads.request(request), answered));

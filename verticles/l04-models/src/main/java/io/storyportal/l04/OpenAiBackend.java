@@ -56,6 +56,9 @@ final class OpenAiBackend {
     copy(options, "seed", out, "seed");
     copy(options, "num_predict", out, "max_tokens");
     copy(options, "stop", out, "stop");
+    if (in.getString("user") != null) {
+      out.put("user", in.getString("user"));
+    }
     if (in.getJsonArray("tools") != null) {
       out.put("tools", in.getJsonArray("tools"));
     }

@@ -43,6 +43,8 @@ public final class ResponseCache {
     JsonObject canonical = ollamaRequest.copy();
     canonical.remove("stream");
     canonical.remove("keep_alive");
+    // the same question from another end user has the same answer
+    canonical.remove("user");
     return "cache:l04:" + Digests.sha256Hex(kind + "\n" + canonical.encode());
   }
 

@@ -176,6 +176,38 @@ class AccountingBudgetCacheTest {
   }
 
   @Test
+  void anEndUserIsRecordedAndBudgetedOnItsOwn() {
+    // one call a day per end user, whoever's key it comes with
+    try (GatewayFixture g = gateway(m -> m.put("budgets", new JsonArray().add(new JsonObject().put("scope", "end_user")
+        .put("id", "*").put("period", "day").put("requests", 1))))) {
+      List<JsonObject> rows = records(g);
+      String eu = "eu-" + UUID.randomUUID();
+      HttpResponse<Buffer> first = call(g, "app", chat("app", false).put("user", eu));
+      assertThat(first.statusCode()).isEqualTo(200);
+      assertThat(first.getHeader("x-ratelimit-remaining-requests")).isEqualTo("0");
+      await(rows, 1);
+      assertThat(rows.get(0).getString("end_user")).isEqualTo(eu);
+      assertThat(rows.get(0).getString("caller")).isEqualTo("app");
+
+      HttpResponse<Buffer> again = call(g, "app", chat("app", false).put("user", eu).put("stream", true));
+      assertThat(again.statusCode()).isEqualTo(429);
+      assertThat(again.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("request limit of end user '" + eu + "'");
+      // another end user, and a call naming none, are not held by it
+      assertThat(call(g, "app", chat("app", false).put("user", eu + "-2")).statusCode()).isEqualTo(200);
+      assertThat(call(g, "app", chat("app", false)).statusCode()).isEqualTo(200);
+      // Anthropic's clients name theirs in metadata.user_id
+      HttpResponse<Buffer> anthropic = g.http.post(g.port(), "127.0.0.1", "/v1/messages").putHeader("x-principal", "app")
+        .putHeader("x-roles", "developer").sendJsonObject(new JsonObject().put("model", "llama3.2").put("max_tokens", 50)
+          .put("metadata", new JsonObject().put("user_id", eu + "-3"))
+          .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")))).await();
+      assertThat(anthropic.statusCode()).isEqualTo(200);
+      await(rows, 5);
+      assertThat(rows.stream().map(r -> r.getString("end_user")).toList()).contains(eu + "-3");
+      assertThat(call(g, "app", chat("app", false).put("user", "x".repeat(201))).statusCode()).isEqualTo(400);
+    }
+  }
+
+  @Test
   void aRequestLimitAdmitsExactlyItsNumberOfConcurrentCallsAndRefusedOnesDoNotCount() {
     // 3 calls a day per API key; 8 sent at once: the count is taken atomically as each is admitted
     try (GatewayFixture g = gateway(m -> m.put("budgets", new JsonArray().add(new JsonObject().put("scope", "key")

@@ -60,7 +60,7 @@ class AccountingTest {
   void recordCalls(String... ids) {
     on(() -> {
       for (String id : ids) {
-        accounting.record(new Accounting.Call(id, "ada", null, "llama3.2", "b1", 1, 2, 3.0, 4.0, "success", null, false, true, null, null));
+        accounting.record(new Accounting.Call(id, "ada", null, null, "llama3.2", "b1", 1, 2, 3.0, 4.0, "success", null, false, true, null, null));
       }
       return null;
     });

@@ -89,8 +89,10 @@ class AnthropicBackendTest {
   @Test
   void openAiAndOllamaClientsGetAnthropicsAnswer() {
     HttpResponse<Buffer> r = g.post("/v1/chat/completions", chat().put("stream", true).put("max_tokens", 50).put("temperature", 0.2)
-      .put("stop", "END").put("stream_options", new JsonObject().put("include_usage", true)));
+      .put("stop", "END").put("stream_options", new JsonObject().put("include_usage", true)).put("user", "end-user-7"));
     assertThat(r.statusCode()).isEqualTo(200);
+    // the end user goes on as Anthropic's metadata.user_id
+    assertThat(lastRequest.get().getJsonObject("metadata")).isEqualTo(new JsonObject().put("user_id", "end-user-7"));
     assertThat(r.getHeader("x-model-backend")).isEqualTo("claude");
     List<JsonObject> chunks = ModelGatewayTest.sse(r.bodyAsString());
     assertThat(chunks.stream().map(c -> c.getJsonArray("choices")).filter(a -> !a.isEmpty())

@@ -110,7 +110,9 @@ class OpenAiBackendTest {
 
   @Test
   void openAiClientsGetTheSameAnswerBackAndToolCallFragmentsAreJoined() {
-    HttpResponse<Buffer> r = post("/chat/completions", chat().put("stream", false));
+    HttpResponse<Buffer> r = post("/chat/completions", chat().put("stream", false).put("user", "end-user-7"));
+    // the end user the client named goes on to the OpenAI-compatible server as its own "user"
+    assertThat(lastRequest.get().getString("user")).isEqualTo("end-user-7");
     JsonObject choice = r.bodyAsJsonObject().getJsonArray("choices").getJsonObject(0);
     assertThat(choice.getJsonObject("message").getString("content")).isEqualTo("The sky");
     assertThat(r.bodyAsJsonObject().getJsonObject("usage").getInteger("total_tokens")).isEqualTo(28);

@@ -22,7 +22,7 @@ public final class LlmRequests {
   public static final JsonObject RECORD_SCHEMA = new JsonObject("""
     {"type":"object","additionalProperties":false,"required":["caller","model","status"],
      "properties":{"request_id":{"type":["string","null"],"maxLength":128},"caller":{"type":"string","maxLength":200},
-       "api_key_id":{"type":["string","null"],"maxLength":64},
+       "api_key_id":{"type":["string","null"],"maxLength":64},"end_user":{"type":["string","null"],"maxLength":200},
        "model":{"type":"string","minLength":1,"maxLength":200},"backend":{"type":["string","null"],"maxLength":200},
        "prompt_tokens":{"type":"integer","minimum":0},"completion_tokens":{"type":"integer","minimum":0},
        "ttft_ms":{"type":["number","null"],"minimum":0},"latency_ms":{"type":["number","null"],"minimum":0},
@@ -34,21 +34,22 @@ public final class LlmRequests {
     {"type":"object","required":["id"],"properties":{"id":{"type":"string","maxLength":64}}}""");
 
   public static final JsonObject QUERY_SCHEMA = new JsonObject("""
-    {"type":"object","additionalProperties":false,"properties":{"caller":{"type":"string"},"api_key_id":{"type":"string","maxLength":64},"model":{"type":"string"},
+    {"type":"object","additionalProperties":false,"properties":{"caller":{"type":"string"},"api_key_id":{"type":"string","maxLength":64},
+      "end_user":{"type":"string"},"model":{"type":"string"},
       "backend":{"type":"string"},"status":{"type":"string"},"request_id":{"type":"string"},
       "created_after":{"type":"string","maxLength":40},"created_before":{"type":"string","maxLength":40},
       "limit":{"type":"integer","minimum":1,"maximum":500}}}""");
 
   /** What usage can be grouped by, and the SQL of each group's key. */
   private static final Map<String, String> GROUPS = Map.of(
-    "caller", "caller", "api_key_id", "api_key_id::text", "model", "model", "backend", "backend", "status", "status",
+    "caller", "caller", "api_key_id", "api_key_id::text", "end_user", "end_user", "model", "model", "backend", "backend", "status", "status",
     "day", "to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
     "hour", "to_char(date_trunc('hour', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:00:00\"Z\"')");
 
   public static final JsonObject USAGE_SCHEMA = new JsonObject("""
     {"type":"object","additionalProperties":false,"properties":{
-      "group_by":{"type":"string","pattern":"^(caller|api_key_id|model|backend|status|day|hour)(,(caller|api_key_id|model|backend|status|day|hour)){0,2}$"},
-      "caller":{"type":"string"},"api_key_id":{"type":"string","maxLength":64},"model":{"type":"string"},"backend":{"type":"string"},
+      "group_by":{"type":"string","pattern":"^(caller|api_key_id|end_user|model|backend|status|day|hour)(,(caller|api_key_id|end_user|model|backend|status|day|hour)){0,2}$"},
+      "caller":{"type":"string"},"end_user":{"type":"string"},"api_key_id":{"type":"string","maxLength":64},"model":{"type":"string"},"backend":{"type":"string"},
       "status":{"type":"string"},"created_after":{"type":"string","maxLength":40},"created_before":{"type":"string","maxLength":40},
       "limit":{"type":"integer","minimum":1,"maximum":1000}}}""");
 
@@ -70,8 +71,8 @@ public final class LlmRequests {
   }
 
   private static final String INSERT = "INSERT INTO llm_requests (request_id, caller, model, backend, prompt_tokens, completion_tokens, "
-    + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, api_key_id, request, response) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
-    + "$10,$11,$12,$13,(SELECT id FROM api_keys WHERE id = $14),$15,$16) RETURNING id";
+    + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, api_key_id, request, response, end_user) VALUES ($1,$2,$3,$4,$5,"
+    + "$6,$7,$8,$9,$10,$11,$12,$13,(SELECT id FROM api_keys WHERE id = $14),$15,$16,$17) RETURNING id";
 
   /**
    * Records one call. The API key it was made with is kept when it names a key L01 has; an id that
@@ -111,7 +112,8 @@ public final class LlmRequests {
       .addValue(r.getDouble("ttft_ms")).addValue(r.getDouble("latency_ms"))
       .addValue(BigDecimal.valueOf(r.getDouble("cost_usd", 0.0))).addValue(r.getString("status"))
       .addValue(r.getString("error")).addValue(r.getBoolean("cached", false)).addValue(r.getBoolean("streamed", false))
-      .addValue(uuidOrNull(r.getString("api_key_id"))).addValue(r.getJsonObject("request")).addValue(r.getJsonObject("response"));
+      .addValue(uuidOrNull(r.getString("api_key_id"))).addValue(r.getJsonObject("request")).addValue(r.getJsonObject("response"))
+      .addValue(r.getString("end_user"));
   }
 
   /** An API key id as the uuid column compares it (by its index); one that is none, or no uuid, is null, which matches no row. */
@@ -131,7 +133,7 @@ public final class LlmRequests {
     static Filter of(JsonObject in) {
       List<String> where = new ArrayList<>();
       Tuple params = Tuple.tuple();
-      for (String col : List.of("caller", "model", "backend", "status", "request_id", "api_key_id")) {
+      for (String col : List.of("caller", "end_user", "model", "backend", "status", "request_id", "api_key_id")) {
         if (in.containsKey(col)) {
           params.addValue("api_key_id".equals(col) ? uuidOrNull(in.getString(col)) : in.getString(col));
           where.add(col + " = $" + params.size());
@@ -204,7 +206,7 @@ public final class LlmRequests {
       .map(v -> new JsonObject().put("group_by", new JsonArray(groupBy)).put("groups", groups.result()).put("totals", totals.result()));
   }
 
-  private static final String COLUMNS = "id, request_id, caller, api_key_id, model, backend, prompt_tokens, completion_tokens, "
+  private static final String COLUMNS = "id, request_id, caller, api_key_id, end_user, model, backend, prompt_tokens, completion_tokens, "
     + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, created_at";
 
   private static JsonObject json(Row r) {
