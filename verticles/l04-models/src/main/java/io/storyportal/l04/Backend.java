@@ -11,13 +11,15 @@ import java.util.Set;
 /**
  * A model server the gateway routes to: an Ollama server (native API), an OpenAI-compatible one, or
  * Anthropic's Messages API. Lower priority numbers are tried first; among equal priorities, weight
- * decides the share.
+ * decides the share. {@code maxConcurrent} (0: no limit) is how many answers it generates at once
+ * (Ollama's {@code OLLAMA_NUM_PARALLEL}, a GPU's batch): calls beyond it wait in L04 for a free
+ * slot rather than queue up inside the server.
  */
 public record Backend(String name, String type, String url, Set<String> configuredModels, int priority, int weight,
-                      String apiKey) {
+                      String apiKey, int maxConcurrent) {
 
   public Backend(String name, String type, String url, Set<String> configuredModels, int priority, int weight) {
-    this(name, type, url, configuredModels, priority, weight, null);
+    this(name, type, url, configuredModels, priority, weight, null, 0);
   }
 
   /** Anthropic's API version L04 speaks ({@code anthropic-version} header). */
@@ -58,7 +60,7 @@ public record Backend(String name, String type, String url, Set<String> configur
       out.add(new Backend(b.getString("name"), b.getString("type"), trim(b.getString("url")),
         Set.copyOf(b.getJsonArray("models", new JsonArray()).getList().stream().map(Object::toString).toList()),
         b.getInteger("priority", 0), b.getInteger("weight", 1),
-        b.getString("apiKeyEnv") == null ? null : System.getenv(b.getString("apiKeyEnv"))));
+        b.getString("apiKeyEnv") == null ? null : System.getenv(b.getString("apiKeyEnv")), b.getInteger("maxConcurrent", 0)));
     }
     return out;
   }

@@ -30,14 +30,35 @@ public final class ChatRouter {
   private final Timeouts timeouts;
   private final int maxAttempts;
   private final long backoffMs;
+  private final BackendQueue queue;
+  /** How many L04 instances this node runs: each takes its share of a backend's maxConcurrent. */
+  private final int instances;
 
   public ChatRouter(Vertx vertx, UpstreamStream.Upstream upstream, Backends backends, Timeouts timeouts, int maxAttempts, long backoffMs) {
+    this(vertx, upstream, backends, timeouts, maxAttempts, backoffMs, new BackendQueue(vertx, null), 1);
+  }
+
+  ChatRouter(Vertx vertx, UpstreamStream.Upstream upstream, Backends backends, Timeouts timeouts, int maxAttempts, long backoffMs,
+             BackendQueue queue, int instances) {
     this.vertx = vertx;
     this.upstream = upstream;
     this.backends = backends;
     this.timeouts = timeouts;
     this.maxAttempts = maxAttempts;
     this.backoffMs = backoffMs;
+    this.queue = queue;
+    this.instances = Math.max(1, instances);
+    // a stream that ends frees its backend's slot for the first call waiting for one there
+    upstream.watch().onFreed(backend -> {
+      if (queue.size() > 0) {
+        queue.freed(model -> backends.candidates(model).stream().anyMatch(b -> b.name().equals(backend)));
+      }
+    });
+  }
+
+  /** This instance's share of a backend's {@code maxConcurrent} (rounded up); no limit when it has none. */
+  private int slots(Backend b) {
+    return b.maxConcurrent() <= 0 ? Integer.MAX_VALUE : (b.maxConcurrent() + instances - 1) / instances;
   }
 
   /** Opens a streamed Ollama call ({@code path} /api/chat or /api/generate) for an Ollama-shaped request. */
@@ -81,6 +102,11 @@ public final class ChatRouter {
   }
 
   private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener) {
+    return route(ollamaRequest, opener, false);
+  }
+
+  /** {@code again}: a queued call whose turn came. Backends at their {@code maxConcurrent} are passed over; when all are, the call waits. */
+  private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener, boolean again) {
     String model = ollamaRequest.getString("model");
     List<Backend> candidates = backends.candidates(model);
     if (candidates.isEmpty()) {
@@ -88,8 +114,18 @@ public final class ChatRouter {
         "model '" + model + "' is served by no backend", new JsonObject().put("known_models",
           new JsonArray(new ArrayList<>(backends.models().keySet())))));
     }
+    List<Backend> free = candidates;
+    for (Backend b : candidates) {
+      if (upstream.watch().open(b.name()) >= slots(b)) {
+        free = candidates.stream().filter(c -> upstream.watch().open(c.name()) < slots(c)).toList();
+        break;
+      }
+    }
+    if (free.isEmpty()) {
+      return queue.await(model, candidates.size(), again).compose(v -> route(ollamaRequest, opener, true));
+    }
     Promise<T> result = Promise.promise();
-    attempt(opener, ollamaRequest, candidates, 0, new ArrayList<>(), result);
+    attempt(opener, ollamaRequest, free, 0, new ArrayList<>(), result);
     return result.future();
   }
 

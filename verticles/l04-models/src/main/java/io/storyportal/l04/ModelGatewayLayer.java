@@ -56,6 +56,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
   private StreamWatch watch;
   private Accounting accounting;
   private ModelAliases aliases;
+  private BackendQueue queue;
 
   public ModelGatewayLayer() {
     super(LayerId.L04);
@@ -74,8 +75,10 @@ public final class ModelGatewayLayer extends LayerVerticle {
     if (!"weighted".equals(models.getString("routing", "least-busy"))) {
       backends.leastBusy(b -> watch.open(b.name()));
     }
-    ChatRouter router = new ChatRouter(vertx, new UpstreamStream.Upstream(upstream, connections, watch), backends, timeouts, models.getInteger("maxAttempts", 3),
-      models.getLong("retryBackoffMs", 100L));
+    queue = new BackendQueue(vertx, models.getJsonObject("queue"));
+    ChatRouter router = new ChatRouter(vertx, new UpstreamStream.Upstream(upstream, connections, watch), backends, timeouts,
+      models.getInteger("maxAttempts", 3), models.getLong("retryBackoffMs", 100L), queue,
+      conf().getJsonObject("instances", new JsonObject()).getInteger("l04", 1));
     accounting = new Accounting(bus, models.getJsonObject("prices"),
       models.getJsonObject("accounting", new JsonObject()).getInteger("maxPending", 10_000));
     aliases = new ModelAliases(models.getJsonObject("aliases"));
@@ -124,7 +127,8 @@ public final class ModelGatewayLayer extends LayerVerticle {
 
   @Override
   protected JsonObject healthDetails() {
-    return super.healthDetails().put("upstream_connections", connections.stats()).put("upstream_streams", watch.size());
+    return super.healthDetails().put("upstream_connections", connections.stats()).put("upstream_streams", watch.size())
+      .put("waiting_for_backends", queue.size());
   }
 
   @Override
@@ -188,7 +192,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
     for (Backend b : backends.all()) {
       Backends.State s = backends.state(b);
       out.add(new JsonObject().put("name", b.name()).put("type", b.type()).put("url", b.url())
-        .put("priority", b.priority()).put("weight", b.weight())
+        .put("priority", b.priority()).put("weight", b.weight()).put("max_concurrent", b.maxConcurrent())
         .put("reachable", s != null && s.reachable())
         .put("open_streams", watch.open(b.name()))
         .put("models", s == null ? new JsonArray() : new JsonArray(s.models().stream().sorted().toList()))

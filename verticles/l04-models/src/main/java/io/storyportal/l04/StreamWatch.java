@@ -43,6 +43,8 @@ final class StreamWatch {
   private final java.util.Map<String, int[]> perBackend = new java.util.HashMap<>();
   private final long everyMs;
   private final long timer;
+  /** Told the backend of every stream that ends (its slot is free again); may open streams itself. */
+  private java.util.function.Consumer<String> freed = b -> { };
 
   /** Starts the sweep on the caller's context. */
   StreamWatch(Vertx vertx, Timeouts timeouts) {
@@ -64,6 +66,10 @@ final class StreamWatch {
   int open(String backend) {
     int[] n = perBackend.get(backend);
     return n == null ? 0 : n[0];
+  }
+
+  void onFreed(java.util.function.Consumer<String> listener) {
+    this.freed = listener;
   }
 
   void add(Watched s) {
@@ -88,6 +94,7 @@ final class StreamWatch {
     }
     s.index = -1;
     perBackend.get(s.backend)[0]--;
+    freed.accept(s.backend);
   }
 
   /**

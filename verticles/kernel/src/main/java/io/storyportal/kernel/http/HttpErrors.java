@@ -10,7 +10,7 @@ import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Renders every failure of a layer's router as the standard error body (a 429 with {@code retry_after_seconds} also as {@code Retry-After}). */
+/** Renders every failure of a layer's router as the standard error body (a 429 or 503 with {@code retry_after_seconds} also as {@code Retry-After}). */
 public final class HttpErrors {
 
   private static final Logger LOG = LoggerFactory.getLogger(HttpErrors.class);
@@ -64,8 +64,8 @@ public final class HttpErrors {
     if (rid == null) {
       rid = RequestContext.current();
     }
-    // a 429 that knows when the limit resets says so: clients (OpenAI's SDKs among them) wait that long
-    if (e.status() == 429 && e.details() instanceof JsonObject d && d.getValue("retry_after_seconds") != null) {
+    // a 429 (or 503) that knows when to come back says so: clients (OpenAI's SDKs among them) wait that long
+    if ((e.status() == 429 || e.status() == 503) && e.details() instanceof JsonObject d && d.getValue("retry_after_seconds") != null) {
       resp.putHeader("retry-after", String.valueOf(d.getValue("retry_after_seconds")));
     }
     resp.setStatusCode(e.status())
