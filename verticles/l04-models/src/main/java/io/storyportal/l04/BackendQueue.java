@@ -1,6 +1,8 @@
 package io.storyportal.l04;
 
+import io.micrometer.core.instrument.Timer;
 import io.storyportal.kernel.PlatformException;
+import io.storyportal.kernel.metrics.PlatformMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -28,6 +30,7 @@ final class BackendQueue {
   private static final class Waiter {
     final String model;
     final Promise<Void> turn = Promise.promise();
+    final long since = System.nanoTime();
     long timer;
 
     Waiter(String model) {
@@ -52,12 +55,14 @@ final class BackendQueue {
    */
   Future<Void> await(String model, int busyBackends, boolean again) {
     if (maxWaitMs <= 0 || waiting.size() >= maxWaiting) {
+      count("refused");
       return Future.failedFuture(busy(model, busyBackends, maxWaitMs <= 0 ? "no queue (models.queue.maxWaitMs is 0)"
         : maxWaiting + " calls are waiting already"));
     }
     Waiter w = new Waiter(model);
     w.timer = vertx.setTimer(maxWaitMs, id -> {
       if (waiting.remove(w)) {
+        waited(w, "timed_out");
         w.turn.tryFail(busy(model, busyBackends, "no slot came free within " + maxWaitMs + " ms"));
       }
     });
@@ -79,10 +84,26 @@ final class BackendQueue {
       if (serves.test(w.model)) {
         it.remove();
         vertx.cancelTimer(w.timer);
+        waited(w, "served");
         w.turn.tryComplete();
         return;
       }
     }
+  }
+
+  /**
+   * {@code llm_queue_calls_total{outcome}}: calls that found every backend of their model full and
+   * were served after waiting, timed out, or refused at once; {@code llm_queue_wait_seconds}: how
+   * long the first two waited.
+   */
+  private static void count(String outcome) {
+    PlatformMetrics.registry().counter("llm_queue_calls_total", "outcome", outcome).increment();
+  }
+
+  private static void waited(Waiter w, String outcome) {
+    count(outcome);
+    Timer.builder("llm_queue_wait").tag("outcome", outcome).register(PlatformMetrics.registry())
+      .record(java.time.Duration.ofNanos(System.nanoTime() - w.since));
   }
 
   private static PlatformException busy(String model, int backends, String why) {

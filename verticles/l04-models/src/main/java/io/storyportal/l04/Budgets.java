@@ -204,6 +204,8 @@ public final class Budgets {
       }
       if (refused != null) {
         uncount(list, keys);
+        io.storyportal.kernel.metrics.PlatformMetrics.registry()
+          .counter("llm_budget_refusals_total", "unit", ((JsonObject) refused.details()).getString("unit")).increment();
         throw refused;
       }
       return new Standings(tightest);

@@ -238,6 +238,7 @@ class AccountingBudgetCacheTest {
       long retry = error.getJsonObject("details").getLong("retry_after_seconds");
       assertThat(retry).isBetween(1L, 86_400L);
       assertThat(refused).allSatisfy(r -> assertThat(Long.parseLong(r.getHeader("retry-after"))).isBetween(retry - 2, retry));
+      assertThat(g.get("/metrics").bodyAsString()).contains("llm_budget_refusals_total{unit=\"requests\"}");
 
       // the five refused calls were taken back out of the count
       io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(g.vertx, redis.url());

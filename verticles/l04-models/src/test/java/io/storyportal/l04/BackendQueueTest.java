@@ -64,6 +64,8 @@ class BackendQueueTest {
       assertThat(answered.bodyAsJsonObject().getJsonArray("choices").getJsonObject(0).getJsonObject("message").getString("content"))
         .isEqualTo("The sky is blue.");
       assertThat(g.b(1).chats.get()).isEqualTo(2);
+      assertThat(g.get("/metrics").bodyAsString()).contains("llm_queue_calls_total{outcome=\"served\"}")
+        .contains("llm_queue_calls_total{outcome=\"refused\"}").contains("llm_queue_wait_seconds_count{outcome=\"served\"}");
     }
   }
 
@@ -81,6 +83,7 @@ class BackendQueueTest {
       assertThat(waitedMs).isBetween(250L, 5_000L);
       assertThat(g.b(1).chats.get()).isEqualTo(1);
       assertThat(slow.await().statusCode()).isEqualTo(200);
+      assertThat(g.get("/metrics").bodyAsString()).contains("llm_queue_calls_total{outcome=\"timed_out\"}");
     }
   }
 }
