@@ -109,6 +109,21 @@ final class CompatRoutes {
       // a stored response, for the caller that created it
       router.get(base + "/:id").handler(ctx -> responses.load(caller(ctx).principal(), ctx.pathParam("id"))
         .onSuccess(stored -> json(ctx, 200, stored.response())).onFailure(ctx::fail));
+      router.get(base + "/:id/input_items").handler(ctx -> responses.load(caller(ctx).principal(), ctx.pathParam("id"))
+        .onSuccess(stored -> {
+          int limit;
+          try {
+            limit = Integer.parseInt(ctx.queryParams().get("limit") == null ? "20" : ctx.queryParams().get("limit"));
+          } catch (NumberFormatException e) {
+            limit = -1;
+          }
+          String order = ctx.queryParams().get("order");
+          if (limit < 1 || limit > 100 || (order != null && !order.equals("asc") && !order.equals("desc"))) {
+            HttpErrors.send(ctx, PlatformException.badRequest("VALIDATION_FAILED", "limit is 1–100 and order asc or desc", null));
+            return;
+          }
+          json(ctx, 200, StoredResponses.page(stored.inputItems(), order, limit, ctx.queryParams().get("after")));
+        }).onFailure(ctx::fail));
       router.delete(base + "/:id").handler(ctx -> responses.delete(caller(ctx).principal(), ctx.pathParam("id"))
         .onSuccess(v -> json(ctx, 200, new JsonObject().put("id", ctx.pathParam("id")).put("object", "response").put("deleted", true)))
         .onFailure(ctx::fail));
@@ -208,7 +223,7 @@ final class CompatRoutes {
       JsonArray asked = ResponsesFormat.conversation(in, t.request());
       ResponsesFormat.Writer writer = new ResponsesFormat.Writer(in.getString("model"), previous, store, (response, answer) -> {
         if (store) {
-          responses.save(principal, response, asked.copy().add(ResponsesFormat.assistantTurn(answer)));
+          responses.save(principal, response, asked.copy().add(ResponsesFormat.assistantTurn(answer)), ResponsesFormat.inputItems(in));
         }
       });
       answer(ctx, t, "l04.chat", new HttpStreams.Format("text/event-stream", writer::sse, "", (e, body) -> ResponsesFormat.error(e)),

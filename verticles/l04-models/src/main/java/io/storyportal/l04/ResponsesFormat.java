@@ -92,6 +92,36 @@ final class ResponsesFormat {
     return messages;
   }
 
+  /**
+   * A request's input as the Responses API lists its items: each with an id and a type, a message's
+   * text as parts ({@code input_text}, or {@code output_text} for the assistant's).
+   */
+  static JsonArray inputItems(JsonObject in) {
+    JsonArray items = new JsonArray();
+    Object input = in.getValue("input");
+    JsonArray given = input instanceof String text
+      ? new JsonArray().add(new JsonObject().put("role", "user").put("content", text)) : (JsonArray) input;
+    for (Object o : given) {
+      JsonObject item = ((JsonObject) o).copy();
+      String type = item.getString("type", "message");
+      item.put("type", type);
+      if ("message".equals(type) && item.getValue("content") instanceof String text) {
+        String part = "assistant".equals(item.getString("role")) ? "output_text" : "input_text";
+        item.put("content", new JsonArray().add(new JsonObject().put("type", part).put("text", text)));
+      }
+      if (item.getString("id") == null) {
+        item.put("id", WireIds.of(switch (type) {
+          case "function_call" -> "fc_";
+          case "function_call_output" -> "fco_";
+          case "reasoning" -> "rs_";
+          default -> "msg_";
+        }));
+      }
+      items.add(item);
+    }
+    return items;
+  }
+
   /** The answer as the assistant's turn of a stored conversation (its reasoning is not sent back to a model). */
   static JsonObject assistantTurn(ChatAnswer answer) {
     JsonObject message = answer.ollamaChat().getJsonObject("message");

@@ -21,8 +21,11 @@ final class StoredResponses {
 
   private static final Logger LOG = LoggerFactory.getLogger(StoredResponses.class);
 
-  /** A stored response and the conversation it ends (its input, then its output as assistant messages). */
-  record Stored(JsonObject response, JsonArray conversation) {
+  /**
+   * A stored response, the conversation it ends (its input, then its output as assistant
+   * messages) and the request's own input items as the Responses API lists them.
+   */
+  record Stored(JsonObject response, JsonArray conversation, JsonArray inputItems) {
   }
 
   private final Redis redis;
@@ -49,11 +52,12 @@ final class StoredResponses {
   }
 
   /** Keeps {@code response} (completed) and the conversation it ends; a failure is logged, the answer stands. */
-  void save(String principal, JsonObject response, JsonArray conversation) {
+  void save(String principal, JsonObject response, JsonArray conversation, JsonArray inputItems) {
     if (!enabled) {
       return;
     }
-    String value = new JsonObject().put("owner", owner(principal)).put("response", response).put("conversation", conversation).encode();
+    String value = new JsonObject().put("owner", owner(principal)).put("response", response).put("conversation", conversation)
+      .put("input_items", inputItems).encode();
     redis.send(Request.cmd(Command.SET).arg(key(response.getString("id"))).arg(value).arg("EX").arg(ttlSeconds))
       .onFailure(err -> LOG.warn("response {} not stored: {}", response.getString("id"), err.getMessage()));
   }
@@ -79,8 +83,36 @@ final class StoredResponses {
         if (stored == null || !owner(principal).equals(stored.getString("owner"))) {
           throw new PlatformException(404, "RESPONSE_NOT_FOUND", "no response '" + id + "' (they are kept " + ttlSeconds + " s)");
         }
-        return new Stored(stored.getJsonObject("response"), stored.getJsonArray("conversation"));
+        return new Stored(stored.getJsonObject("response"), stored.getJsonArray("conversation"),
+          stored.getJsonArray("input_items", new JsonArray()));
       });
+  }
+
+  /**
+   * A page of a stored response's input items, as OpenAI lists them: {@code order} "desc" (the
+   * default: last first) or "asc", {@code limit} 1–100 (20), {@code after} an item id.
+   */
+  static JsonObject page(JsonArray items, String order, int limit, String after) {
+    java.util.List<Object> list = new java.util.ArrayList<>(items.getList());
+    if (!"asc".equals(order)) {
+      java.util.Collections.reverse(list);
+    }
+    int from = 0;
+    if (after != null) {
+      for (int i = 0; i < list.size(); i++) {
+        Object item = list.get(i);
+        Object id = item instanceof JsonObject j ? j.getValue("id") : item instanceof java.util.Map<?, ?> m ? m.get("id") : null;
+        if (after.equals(id)) {
+          from = i + 1;
+        }
+      }
+    }
+    int to = Math.min(list.size(), from + Math.max(1, Math.min(100, limit)));
+    JsonArray data = new JsonArray(list.subList(from, to));
+    return new JsonObject().put("object", "list").put("data", data)
+      .put("first_id", data.isEmpty() ? null : data.getJsonObject(0).getString("id"))
+      .put("last_id", data.isEmpty() ? null : data.getJsonObject(data.size() - 1).getString("id"))
+      .put("has_more", to < list.size());
   }
 
   /** Deletes the caller's stored response {@code id}; 404 when there is none. */

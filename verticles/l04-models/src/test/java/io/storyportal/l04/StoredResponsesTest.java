@@ -96,6 +96,22 @@ class StoredResponsesTest {
         .add(user("Why is the sky blue?")).add(assistant("The sky is blue.")).add(user("And the sea?"))
         .add(assistant("The sea mirrors it.")).add(user("Thanks.")));
 
+      // its input items, as the Responses API lists them: last first by default, in pages
+      HttpResponse<Buffer> items = g.http.get(g.port(), "127.0.0.1", "/v1/responses/" + id1 + "/input_items")
+        .putHeader("x-principal", "ada").send().await();
+      JsonObject page = items.bodyAsJsonObject();
+      assertThat(page.getString("object")).isEqualTo("list");
+      JsonObject item = page.getJsonArray("data").getJsonObject(0);
+      assertThat(item.getString("type")).isEqualTo("message");
+      assertThat(item.getString("id")).startsWith("msg_");
+      assertThat(item.getJsonArray("content")).isEqualTo(new JsonArray().add(new JsonObject().put("type", "input_text")
+        .put("text", "Why is the sky blue?")));
+      assertThat(page.getBoolean("has_more")).isFalse();
+      assertThat(g.http.get(g.port(), "127.0.0.1", "/v1/responses/" + id1 + "/input_items").putHeader("x-principal", "bob").send().await()
+        .statusCode()).isEqualTo(404);
+      assertThat(g.http.get(g.port(), "127.0.0.1", "/v1/responses/" + id1 + "/input_items?limit=0").putHeader("x-principal", "ada")
+        .send().await().statusCode()).isEqualTo(400);
+
       // retrieved as it was answered, by its owner; to anyone else it does not exist
       HttpResponse<Buffer> mine = get(g, "ada", second.getString("id"));
       assertThat(mine.statusCode()).isEqualTo(200);
@@ -145,6 +161,23 @@ class StoredResponsesTest {
       assertThat(sent.getJsonObject(1).getJsonArray("tool_calls").getJsonObject(0).getJsonObject("function"))
         .isEqualTo(new JsonObject().put("name", "get_weather").put("arguments", new JsonObject().put("city", "Tokyo")));
       assertThat(sent.getJsonObject(2)).isEqualTo(new JsonObject().put("role", "tool").put("content", "21 °C"));
+
+      // a second call with two input items: listed in pages, either order
+      String id = r.bodyAsJsonObject().getString("id");
+      JsonArray two = new JsonArray().add(new JsonObject().put("role", "user").put("content", "And Osaka?"))
+        .add(new JsonObject().put("role", "assistant").put("content", "Let me look."));
+      String id2 = send(g, "ada", new JsonObject().put("model", "llama3.2").put("input", two).put("previous_response_id", id))
+        .bodyAsJsonObject().getString("id");
+      JsonObject first = g.http.get(g.port(), "127.0.0.1", "/v1/responses/" + id2 + "/input_items?order=asc&limit=1")
+        .putHeader("x-principal", "ada").send().await().bodyAsJsonObject();
+      assertThat(first.getJsonArray("data").getJsonObject(0).getJsonArray("content").getJsonObject(0).getString("text")).isEqualTo("And Osaka?");
+      assertThat(first.getBoolean("has_more")).isTrue();
+      JsonObject next = g.http.get(g.port(), "127.0.0.1", "/v1/responses/" + id2 + "/input_items?order=asc&limit=1&after="
+        + first.getString("last_id")).putHeader("x-principal", "ada").send().await().bodyAsJsonObject();
+      JsonObject answer = next.getJsonArray("data").getJsonObject(0);
+      assertThat(answer.getString("role")).isEqualTo("assistant");
+      assertThat(answer.getJsonArray("content").getJsonObject(0).getString("type")).isEqualTo("output_text");
+      assertThat(next.getBoolean("has_more")).isFalse();
     }
   }
 
@@ -155,6 +188,10 @@ class StoredResponsesTest {
       Response first = openai.responses().create(ResponseCreateParams.builder().model("llama3.2").input("Why is the sky blue?").build())
         .validate();
       Response again = openai.responses().retrieve(first.id()).validate();
+      var items = openai.responses().inputItems().list(first.id());
+      assertThat(items.data()).hasSize(1);
+      assertThat(items.data().get(0).validate().asResponseInputMessageItem().content().get(0).asInputText().text())
+        .isEqualTo("Why is the sky blue?");
       assertThat(again.id()).isEqualTo(first.id());
       assertThat(again.output().get(0).message().orElseThrow().content().get(0).outputText().orElseThrow().text())
         .isEqualTo("The sky is blue.");
