@@ -63,7 +63,12 @@ public final class ChatRouter {
 
   /** Opens a streamed Ollama call ({@code path} /api/chat or /api/generate) for an Ollama-shaped request. */
   public Future<UpstreamStream> open(String path, JsonObject ollamaRequest) {
-    return route(ollamaRequest, b -> UpstreamStream.open(upstream, b, path, ollamaRequest, timeouts));
+    return open(path, ollamaRequest, java.util.Set.of());
+  }
+
+  /** As {@link #open(String, JsonObject)}, passing over the backends named in {@code avoid} unless only they have the model. */
+  public Future<UpstreamStream> open(String path, JsonObject ollamaRequest, java.util.Set<String> avoid) {
+    return route(ollamaRequest, b -> UpstreamStream.open(upstream, b, path, ollamaRequest, timeouts), false, avoid);
   }
 
   /** A whole (non-streamed) Ollama call, e.g. {@code /api/embed}: the answer and who served it. */
@@ -102,13 +107,17 @@ public final class ChatRouter {
   }
 
   private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener) {
-    return route(ollamaRequest, opener, false);
+    return route(ollamaRequest, opener, false, java.util.Set.of());
   }
 
   /** {@code again}: a queued call whose turn came. Backends at their {@code maxConcurrent} are passed over; when all are, the call waits. */
-  private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener, boolean again) {
+  private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener, boolean again,
+                              java.util.Set<String> avoid) {
     String model = ollamaRequest.getString("model");
     List<Backend> candidates = backends.candidates(model);
+    if (!avoid.isEmpty() && candidates.stream().anyMatch(b -> !avoid.contains(b.name()))) {
+      candidates = candidates.stream().filter(b -> !avoid.contains(b.name())).toList();
+    }
     if (candidates.isEmpty()) {
       return Future.failedFuture(new PlatformException(404, "MODEL_NOT_FOUND",
         "model '" + model + "' is served by no backend", new JsonObject().put("known_models",
@@ -122,7 +131,7 @@ public final class ChatRouter {
       }
     }
     if (free.isEmpty()) {
-      return queue.await(model, candidates.size(), again).compose(v -> route(ollamaRequest, opener, true));
+      return queue.await(model, candidates.size(), again).compose(v -> route(ollamaRequest, opener, true, avoid));
     }
     Promise<T> result = Promise.promise();
     attempt(opener, ollamaRequest, free, 0, new ArrayList<>(), result);

@@ -27,9 +27,11 @@ final class ModelCalls {
   private final ModelFallbacks fallbacks;
   private final Payloads payloads;
   private final ModelDefaults defaults;
+  /** How many times a whole answer starts over when its backend fails after the first token ({@code models.wholeAnswerRetries}). */
+  private final int wholeRetries;
 
   ModelCalls(ChatRouter router, Budgets budgets, ResponseCache cache, Accounting accounting, ModelAliases aliases,
-             ModelFallbacks fallbacks, Payloads payloads, ModelDefaults defaults) {
+             ModelFallbacks fallbacks, Payloads payloads, ModelDefaults defaults, int wholeRetries) {
     this.router = router;
     this.budgets = budgets;
     this.cache = cache;
@@ -38,6 +40,7 @@ final class ModelCalls {
     this.fallbacks = fallbacks;
     this.payloads = payloads;
     this.defaults = defaults;
+    this.wholeRetries = wholeRetries;
   }
 
   /**
@@ -68,15 +71,20 @@ final class ModelCalls {
    * names the model that answered; after a failure, the model asked for.
    */
   private Future<UpstreamStream> open(String path, OperationCall call, JsonObject request) {
+    return open(path, call, request, java.util.Set.of());
+  }
+
+  /** As above, passing over the backends in {@code avoid} (those that just failed this call) where the model has others. */
+  private Future<UpstreamStream> open(String path, OperationCall call, JsonObject request, java.util.Set<String> avoid) {
     String asked = request.getString("model");
-    Future<UpstreamStream> opened = explained(router.open(path, request), call, request);
+    Future<UpstreamStream> opened = explained(router.open(path, request, avoid), call, request);
     for (String model : fallbacks.after(asked)) {
       opened = opened.recover(err -> {
         if (!ModelFallbacks.movesOn(err)) {
           return Future.failedFuture(err);
         }
         onModel(request, call, model);
-        return router.open(path, request)
+        return router.open(path, request, avoid)
           .onSuccess(s -> PlatformMetrics.registry().counter("llm_fallbacks_total", "from", asked, "to", model).increment())
           .recover(next -> Future.failedFuture(ModelFallbacks.failedToo(err, model, next)));
       });
@@ -158,37 +166,55 @@ final class ModelCalls {
         return Future.succeededFuture(limits(Reply.of(body, 200), standing)
           .header("x-model-backend", hit.getString("backend")).header("x-cache", "hit"));
       }
-      return open(path, call, request).compose(s -> {
-        Promise<Reply> done = Promise.promise();
-        ChatAnswer answer = new ChatAnswer();
-        double[] ttft = {-1};
-        s.start(chunk -> {
-          if (ttft[0] < 0) {
-            ttft[0] = (System.nanoTime() - t0) / 1e6;
-          }
-          answer.add(chunk);
-        }, v -> {
-          JsonObject body = "/api/generate".equals(path) ? answer.ollamaGenerate() : answer.ollamaChat();
-          boolean fellBack = !asked.equals(request.getString("model"));
-          // a fallback model's answer is not kept as the answer of the model asked for
-          if (!fellBack) {
-            cache.put(cacheKey, new JsonObject().put("backend", s.backend().name()).put("body", body));
-          }
-          record(call, request, s.backend(), answer.last(), ttft[0], t0, null, false, false, payloads.answer(answer));
-          Reply reply = limits(Reply.of(body, 200), standing).header("x-model-backend", s.backend().name())
-            .header("x-cache", cacheKey == null ? "off" : "miss");
-          done.complete(fellBack ? reply.header("x-model-fallback", request.getString("model")) : reply);
-        }, err -> {
-          record(call, request, s.backend(), answer.last(), ttft[0], t0, err, false, false, payloads.answer(answer));
-          done.fail(err);
-        });
-        return done.future();
-      });
+      return generate(path, call, request, asked, t0, standing, cacheKey, java.util.Set.of(), wholeRetries);
     })).onFailure(err -> {
       if (err instanceof PlatformException pe && (pe.status() == 429 || pe.status() == 404 || pe.status() == 403 || pe.status() >= 500)
         && !(err instanceof UpstreamException)) {
         record(call, request, null, null, null, t0, err, false, false, null);
       }
+    });
+  }
+
+  /**
+   * Generates a whole answer. When a backend fails after its first token the caller has seen
+   * nothing yet: up to {@code retries} more times the call starts over on another backend of its
+   * model (passing over those that failed it), never splicing answers; each try is recorded.
+   */
+  private Future<Reply> generate(String path, OperationCall call, JsonObject request, String asked, long t0, Budgets.Standings standing,
+                                 String cacheKey, java.util.Set<String> failed, int retries) {
+    return open(path, call, request, failed).compose(s -> {
+      Promise<Reply> done = Promise.promise();
+      ChatAnswer answer = new ChatAnswer();
+      double[] ttft = {-1};
+      s.start(chunk -> {
+        if (ttft[0] < 0) {
+          ttft[0] = (System.nanoTime() - t0) / 1e6;
+        }
+        answer.add(chunk);
+      }, v -> {
+        JsonObject body = "/api/generate".equals(path) ? answer.ollamaGenerate() : answer.ollamaChat();
+        boolean fellBack = !asked.equals(request.getString("model"));
+        // a fallback model's answer is not kept as the answer of the model asked for
+        if (!fellBack) {
+          cache.put(cacheKey, new JsonObject().put("backend", s.backend().name()).put("body", body));
+        }
+        record(call, request, s.backend(), answer.last(), ttft[0], t0, null, false, false, payloads.answer(answer));
+        Reply reply = limits(Reply.of(body, 200), standing).header("x-model-backend", s.backend().name())
+          .header("x-cache", cacheKey == null ? "off" : "miss");
+        done.complete(fellBack ? reply.header("x-model-fallback", request.getString("model")) : reply);
+      }, err -> {
+        record(call, request, s.backend(), answer.last(), ttft[0], t0, err, false, false, payloads.answer(answer));
+        if (retries > 0 && PlatformException.of(err).status() >= 500) {
+          java.util.Set<String> avoid = new java.util.HashSet<>(failed);
+          avoid.add(s.backend().name());
+          onModel(request, call, asked);
+          PlatformMetrics.registry().counter("llm_whole_retries_total", "backend", s.backend().name()).increment();
+          generate(path, call, request, asked, t0, standing, cacheKey, avoid, retries - 1).onComplete(done);
+        } else {
+          done.fail(err);
+        }
+      });
+      return done.future();
     });
   }
 

@@ -86,7 +86,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
       new ResponseCache(redis, models.getJsonObject("cache", new JsonObject())), accounting, aliases,
       new ModelFallbacks(models.getJsonObject("fallbacks"), aliases),
       new Payloads(models.getJsonObject("accounting", new JsonObject()).getJsonObject("payloads")),
-      new ModelDefaults(models.getJsonObject("defaults")));
+      new ModelDefaults(models.getJsonObject("defaults")), models.getInteger("wholeAnswerRetries", 1));
     long refresh = models.getLong("refreshMs", 30_000L);
     backends.refresh(timeouts.connectMs());
     vertx.setPeriodic(refresh, refresh, id -> backends.refresh(timeouts.connectMs()));
