@@ -32,6 +32,9 @@ final class ModelAccess {
   /** The 403 for a call of a model its key may not call, or null when it may. */
   static PlatformException refusal(OperationCall call, ModelAliases aliases) {
     String allowed = call.header(Headers.ALLOWED_MODELS);
+    if (allowed == null) {
+      return null;
+    }
     String model = call.input().getString("model");
     if (permits(allowed, model, aliases.resolve(model))) {
       return null;
