@@ -68,7 +68,7 @@ public final class ChatRouter {
 
   /** As {@link #open(String, JsonObject)}, passing over the backends named in {@code avoid} unless only they have the model. */
   public Future<UpstreamStream> open(String path, JsonObject ollamaRequest, java.util.Set<String> avoid) {
-    return route(ollamaRequest, b -> UpstreamStream.open(upstream, b, path, ollamaRequest, timeouts), false, avoid);
+    return route(ollamaRequest, b -> UpstreamStream.open(upstream, b, path, ollamaRequest, timeouts), true, false, avoid);
   }
 
   /** A whole (non-streamed) Ollama call, e.g. {@code /api/embed}: the answer and who served it. */
@@ -106,13 +106,18 @@ public final class ChatRouter {
     return err instanceof UpstreamException ue && !ue.retryable();
   }
 
+  /** A call that takes no generation slot (embeddings, model details): {@code maxConcurrent} does not hold it back. */
   private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener) {
-    return route(ollamaRequest, opener, false, java.util.Set.of());
+    return route(ollamaRequest, opener, false, false, java.util.Set.of());
   }
 
-  /** {@code again}: a queued call whose turn came. Backends at their {@code maxConcurrent} are passed over; when all are, the call waits. */
-  private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener, boolean again,
-                              java.util.Set<String> avoid) {
+  /**
+   * {@code gated}: a streamed answer, which takes a slot of its backend's {@code maxConcurrent}:
+   * backends at their limit are passed over, and when all are, the call waits ({@code again}: a
+   * queued call whose turn came).
+   */
+  private <T> Future<T> route(JsonObject ollamaRequest, java.util.function.Function<Backend, Future<T>> opener, boolean gated,
+                              boolean again, java.util.Set<String> avoid) {
     String model = ollamaRequest.getString("model");
     List<Backend> candidates = backends.candidates(model);
     if (!avoid.isEmpty() && candidates.stream().anyMatch(b -> !avoid.contains(b.name()))) {
@@ -124,14 +129,14 @@ public final class ChatRouter {
           new JsonArray(new ArrayList<>(backends.models().keySet())))));
     }
     List<Backend> free = candidates;
-    for (Backend b : candidates) {
+    for (Backend b : gated ? candidates : List.<Backend>of()) {
       if (upstream.watch().open(b.name()) >= slots(b)) {
         free = candidates.stream().filter(c -> upstream.watch().open(c.name()) < slots(c)).toList();
         break;
       }
     }
     if (free.isEmpty()) {
-      return queue.await(model, candidates.size(), again).compose(v -> route(ollamaRequest, opener, true, avoid));
+      return queue.await(model, candidates.size(), again).compose(v -> route(ollamaRequest, opener, true, true, avoid));
     }
     Promise<T> result = Promise.promise();
     attempt(opener, ollamaRequest, free, 0, new ArrayList<>(), result);

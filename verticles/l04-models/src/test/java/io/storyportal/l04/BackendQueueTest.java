@@ -50,6 +50,9 @@ class BackendQueueTest {
       Pause.millis(200);
       assertThat(g.b(1).chats.get()).as("the second call waits in L04 while the first is answered").isEqualTo(1);
       assertThat(first.isComplete()).isFalse();
+      // embeddings take no generation slot: not held back
+      assertThat(g.post("/v1/embeddings", new JsonObject().put("model", "llama3.2").put("input", "hi")).statusCode()).isEqualTo(200);
+      assertThat(first.isComplete()).isFalse();
 
       // the queue holds one: a third call is told at once to come back
       HttpResponse<Buffer> third = send(g, false).await();
@@ -63,7 +66,7 @@ class BackendQueueTest {
       assertThat(answered.statusCode()).isEqualTo(200);
       assertThat(answered.bodyAsJsonObject().getJsonArray("choices").getJsonObject(0).getJsonObject("message").getString("content"))
         .isEqualTo("The sky is blue.");
-      assertThat(g.b(1).chats.get()).isEqualTo(2);
+      assertThat(g.b(1).chats.get()).as("two answers and the embedding").isEqualTo(3);
       assertThat(g.get("/metrics").bodyAsString()).contains("llm_queue_calls_total{outcome=\"served\"}")
         .contains("llm_queue_calls_total{outcome=\"refused\"}").contains("llm_queue_wait_seconds_count{outcome=\"served\"}");
     }
