@@ -98,6 +98,20 @@ public final class Accounting {
     return in.add(out).divide(BigDecimal.valueOf(1000), 8, RoundingMode.HALF_UP);
   }
 
+  /** The most of an error message a row keeps: L01 refuses longer ones, and with them the whole batch. */
+  static final int MAX_ERROR = 4_000;
+
+  /** A backend's error text (an HTML page from a proxy, say) cut to what a row keeps. */
+  static String errorText(String error) {
+    if (error == null || error.length() <= MAX_ERROR) {
+      return error;
+    }
+    String note = "… [cut: " + error.length() + " characters]";
+    int end = MAX_ERROR - note.length();
+    // never half a surrogate pair
+    return error.substring(0, Character.isHighSurrogate(error.charAt(end - 1)) ? end - 1 : end) + note;
+  }
+
   public void record(Call c) {
     count(c);
     JsonObject row = new JsonObject()
@@ -113,7 +127,7 @@ public final class Accounting {
       .put("latency_ms", c.latencyMs())
       .put("cost_usd", c.cached() ? 0.0 : cost(c.model(), c.promptTokens(), c.completionTokens()).doubleValue())
       .put("status", c.status())
-      .put("error", c.error())
+      .put("error", errorText(c.error()))
       .put("cached", c.cached())
       .put("streamed", c.streamed());
     if (c.request() != null) {

@@ -31,18 +31,19 @@ public final class ModelGatewayLayer extends LayerVerticle {
        "messages":{"type":"array","items":{"type":"object","required":["role"],
          "properties":{"role":{"enum":["system","user","assistant","tool"]}}}},
        "tools":{"type":"array"},"options":{"type":"object"},"stream":{"type":"boolean"},
-       "think":{"type":["boolean","string"]}}}""";
+       "think":{"type":["boolean","string"]},"user":{"type":"string","minLength":1,"maxLength":200}}}""";
 
   static final String GENERATE_SCHEMA = """
     {"type":"object","required":["model"],
      "properties":{"model":{"type":"string","minLength":1,"maxLength":200},"prompt":{"type":"string"},
        "system":{"type":"string"},"options":{"type":"object"},"stream":{"type":"boolean"},
-       "think":{"type":["boolean","string"]}}}""";
+       "think":{"type":["boolean","string"]},"user":{"type":"string","minLength":1,"maxLength":200}}}""";
 
   static final String EMBED_SCHEMA = """
     {"type":"object","required":["model","input"],
      "properties":{"model":{"type":"string","minLength":1,"maxLength":200},
-       "input":{"type":["string","array"],"items":{"type":"string"}},"truncate":{"type":"boolean"},"options":{"type":"object"}}}""";
+       "input":{"type":["string","array"],"items":{"type":"string"}},"truncate":{"type":"boolean"},"options":{"type":"object"},
+       "user":{"type":"string","minLength":1,"maxLength":200}}}""";
 
   private static final long STOP_FLUSH_MS = 2_000;
 

@@ -204,6 +204,12 @@ class AccountingBudgetCacheTest {
       await(rows, 5);
       assertThat(rows.stream().map(r -> r.getString("end_user")).toList()).contains(eu + "-3");
       assertThat(call(g, "app", chat("app", false).put("user", "x".repeat(201))).statusCode()).isEqualTo(400);
+      // Ollama's own API has no user field, but one sent is checked like the others: a bad row would cost L01 a whole batch
+      for (Object bad : List.of("x".repeat(201), 42)) {
+        HttpResponse<Buffer> r = g.http.post(g.port(), "127.0.0.1", "/api/chat").putHeader("x-principal", "app").putHeader("x-roles", "developer")
+          .sendJsonObject(chat("app", false).put("user", bad)).await();
+        assertThat(r.statusCode()).as(String.valueOf(bad)).isEqualTo(400);
+      }
     }
   }
 

@@ -79,6 +79,19 @@ class AccountingTest {
   }
 
   @Test
+  void aLongErrorIsCutToWhatL01KeepsSoTheBatchIsNotRefused() {
+    create(100);
+    String page = "<html>" + "x".repeat(20_000) + "</html>";
+    on(() -> {
+      accounting.record(new Accounting.Call("long", "ada", null, null, "llama3.2", "b1", 0, 0, null, 4.0, "error", page, false, true, null, null));
+      return null;
+    });
+    awaitBatches(1);
+    String kept = batches.get(0).body().getJsonArray("rows").getJsonObject(0).getString("error");
+    assertThat(kept).hasSize(Accounting.MAX_ERROR).startsWith("<html>xxx").endsWith("[cut: 20013 characters]");
+  }
+
+  @Test
   void callsThatFinishWhileARecordIsOnItsWayGoTogetherInTheNext() {
     create(100);
     recordCalls("c1");
