@@ -161,13 +161,27 @@ public final class Accounting {
       batch.add(pending.poll());
     }
     bus.request("l01.llm_requests.record_batch", new JsonObject().put("rows", batch), SELF).onComplete(ar -> {
-      if (ar.failed()) {
-        unrecorded(batch.size(), ar.cause().getMessage());
-      } else {
+      if (ar.succeeded()) {
         warned = false;
+        sendNext();
+      } else if (batch.size() > 1 && io.storyportal.kernel.PlatformException.of(ar.cause()).status() == 400) {
+        // L01 refused a row, and with it the batch: the others are recorded one by one
+        oneByOne(batch).onComplete(v -> sendNext());
+      } else {
+        unrecorded(batch.size(), ar.cause().getMessage());
+        sendNext();
       }
-      sendNext();
     });
+  }
+
+  /** Sends the rows of a refused batch each on its own ({@code l01.llm_requests.record}); only the bad ones are lost. */
+  private Future<Void> oneByOne(JsonArray rows) {
+    java.util.List<Future<Object>> sent = new java.util.ArrayList<>();
+    for (int i = 0; i < rows.size(); i++) {
+      sent.add(bus.request("l01.llm_requests.record", rows.getJsonObject(i), SELF)
+        .onFailure(err -> unrecorded(1, "L01 refused a row: " + err.getMessage())));
+    }
+    return Future.join(sent).otherwiseEmpty().mapEmpty();
   }
 
   private void unrecorded(int rows, String why) {

@@ -136,6 +136,31 @@ class AccountingTest {
   }
 
   @Test
+  void aBatchL01RefusesIsSentAgainRowByRowSoOnlyTheBadRowIsLost() {
+    create(100);
+    List<String> single = new CopyOnWriteArrayList<>();
+    vertx.eventBus().<JsonObject>consumer("l01.llm_requests.record", m -> {
+      single.add(m.body().getString("request_id"));
+      if ("c3".equals(m.body().getString("request_id"))) {
+        m.fail(400, "bad row");
+      } else {
+        m.reply(new JsonObject().put("id", "x"));
+      }
+    }).completion().await();
+    double before = unrecorded();
+    recordCalls("c1");
+    awaitBatches(1);
+    recordCalls("c2", "c3", "c4");
+    batches.get(0).reply(new JsonObject().put("ids", new JsonArray()));
+    awaitBatches(2);
+    batches.get(1).fail(400, "a row is invalid");
+    UpstreamConnectionsTest.await(() -> single.size() == 3, "three rows sent one by one");
+    assertThat(single).containsExactlyInAnyOrder("c2", "c3", "c4");
+    on(accounting::flush).await();
+    assertThat(unrecorded() - before).as("only the bad row").isEqualTo(1);
+  }
+
+  @Test
   void aBatchCarriesAtMostL01sLimit() {
     create(10_000);
     recordCalls("first");
