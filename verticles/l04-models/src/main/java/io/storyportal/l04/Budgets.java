@@ -218,6 +218,34 @@ public final class Budgets {
     });
   }
 
+  /**
+   * Where {@code who} stands against each budget that applies to it, without counting anything:
+   * scope, subject, period, unit, limit, used, remaining and when it resets. Spend is in dollars.
+   */
+  public Future<JsonArray> standings(Subjects who) {
+    List<Budget> list = matching(who);
+    if (list.isEmpty() || redis == null) {
+      return Future.succeededFuture(new JsonArray());
+    }
+    Instant now = Instant.now();
+    Request mget = Request.cmd(Command.MGET);
+    list.forEach(b -> mget.arg(redisKey(b, who.of(b.scope()), now)));
+    return redis.send(mget).recover(err -> Future.failedFuture(
+        new PlatformException(503, "BUDGETS_UNAVAILABLE", "budgets cannot be read now: " + err.getMessage())))
+      .map(values -> {
+        JsonArray out = new JsonArray();
+        for (int i = 0; i < list.size(); i++) {
+          Budget b = list.get(i);
+          long used = values.get(i) == null ? 0 : values.get(i).toLong();
+          Instant resets = resetAt(b.period(), now);
+          out.add(new JsonObject().put("scope", b.scope()).put("subject", who.of(b.scope())).put("period", b.period())
+            .put("unit", b.unit().config).put("limit", number(b.unit(), b.limit())).put("used", number(b.unit(), used))
+            .put("remaining", number(b.unit(), Math.max(0, b.limit() - used))).put("reset_at", resets.toString()));
+        }
+        return out;
+      });
+  }
+
   /** A refused call is not counted against its request limits. */
   private void uncount(List<Budget> list, List<String> keys) {
     for (int i = 0; i < list.size(); i++) {

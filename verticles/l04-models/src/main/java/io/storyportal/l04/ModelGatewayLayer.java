@@ -83,7 +83,8 @@ public final class ModelGatewayLayer extends LayerVerticle {
     accounting = new Accounting(bus, models.getJsonObject("prices"),
       models.getJsonObject("accounting", new JsonObject()).getInteger("maxPending", 10_000));
     aliases = new ModelAliases(models.getJsonObject("aliases"));
-    ModelCalls calls = new ModelCalls(router, new Budgets(redis, models.getJsonArray("budgets")),
+    Budgets budgets = new Budgets(redis, models.getJsonArray("budgets"));
+    ModelCalls calls = new ModelCalls(router, budgets,
       new ResponseCache(redis, models.getJsonObject("cache", new JsonObject())), accounting, aliases,
       new ModelFallbacks(models.getJsonObject("fallbacks"), aliases),
       new Payloads(models.getJsonObject("accounting", new JsonObject()).getJsonObject("payloads")),
@@ -116,6 +117,11 @@ public final class ModelGatewayLayer extends LayerVerticle {
       .summary("Models loaded on the Ollama backends now (Ollama /api/ps, all backends in one list)"), call -> info.ps());
     ops.add(Operation.get("/api/version", "l04.version")
       .summary("The version of the first reachable Ollama backend (Ollama /api/version)"), call -> info.version());
+    ops.add(Operation.get("/budgets/me", "l04.budgets.mine").schema(new JsonObject("""
+        {"type":"object","additionalProperties":false,"properties":{"end_user":{"type":"string","minLength":1,"maxLength":200}}}"""))
+      .summary("Where the caller (its user, its API key, and the end_user named) stands against each budget, counting nothing"),
+      call -> budgets.standings(new Budgets.Subjects(call.principal(), call.header(ModelCalls.API_KEY_ID), call.input().getString("end_user")))
+        .map(list -> new JsonObject().put("budgets", list)));
     ops.add(Operation.get("/backends", "l04.backends.list")
       .summary("Backends with reachability, models and circuit state"), call -> Future.succeededFuture(backendList()));
   }

@@ -176,6 +176,42 @@ class AccountingBudgetCacheTest {
   }
 
   @Test
+  void aCallerSeesWhereItStandsAgainstEachBudgetWithoutSpendingAnything() {
+    try (GatewayFixture g = gateway(m -> m.put("prices", new JsonObject().put("llama3.2",
+        new JsonObject().put("input_per_1k", 0.5).put("output_per_1k", 1.5)))
+      .put("budgets", new JsonArray()
+        .add(new JsonObject().put("scope", "user").put("id", "*").put("period", "day").put("tokens", 40))
+        .add(new JsonObject().put("scope", "key").put("id", "*").put("period", "day").put("requests", 5))
+        .add(new JsonObject().put("scope", "end_user").put("id", "*").put("period", "month").put("cost_usd", 1.0))))) {
+      String user = "standing-" + UUID.randomUUID();
+      String key = UUID.randomUUID().toString();
+      String endUser = "eu-" + UUID.randomUUID();
+      assertThat(g.http.post(g.port(), "127.0.0.1", "/chat/completions").putHeader("x-principal", user).putHeader("x-roles", "developer")
+        .putHeader("x-api-key-id", key).sendJsonObject(chat(user, false).put("user", endUser)).await().statusCode()).isEqualTo(200);
+      Pause.millis(100);
+      for (int i = 0; i < 2; i++) {
+        JsonArray budgets = g.http.get(g.port(), "127.0.0.1", "/budgets/me?end_user=" + endUser).putHeader("x-principal", user)
+          .putHeader("x-roles", "viewer").putHeader("x-api-key-id", key).send().await().bodyAsJsonObject().getJsonArray("budgets");
+        assertThat(budgets).hasSize(3);
+        JsonObject tokens = budgets.getJsonObject(0);
+        assertThat(tokens.getString("scope")).isEqualTo("user");
+        assertThat(tokens.getString("subject")).isEqualTo(user);
+        assertThat(tokens.getLong("used")).isEqualTo(30);
+        assertThat(tokens.getLong("remaining")).isEqualTo(10);
+        assertThat(tokens.getString("reset_at")).endsWith("T00:00:00Z");
+        assertThat(budgets.getJsonObject(1).getLong("used")).as("looking counts no request").isEqualTo(1);
+        assertThat(budgets.getJsonObject(2).getString("unit")).isEqualTo("cost_usd");
+        assertThat(budgets.getJsonObject(2).getDouble("used")).isEqualTo(0.019);
+        assertThat(budgets.getJsonObject(2).getDouble("remaining")).isEqualTo(0.981);
+      }
+      // without the end user named, its budget does not apply
+      assertThat(g.http.get(g.port(), "127.0.0.1", "/budgets/me").putHeader("x-principal", user).putHeader("x-roles", "viewer")
+        .putHeader("x-api-key-id", key)
+        .send().await().bodyAsJsonObject().getJsonArray("budgets")).hasSize(2);
+    }
+  }
+
+  @Test
   void anEndUserIsRecordedAndBudgetedOnItsOwn() {
     // one call a day per end user, whoever's key it comes with
     try (GatewayFixture g = gateway(m -> m.put("budgets", new JsonArray().add(new JsonObject().put("scope", "end_user")
