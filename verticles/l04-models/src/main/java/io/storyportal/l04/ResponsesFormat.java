@@ -203,6 +203,9 @@ final class ResponsesFormat {
     /** The message item being streamed, and its text so far (null: none open). */
     private JsonObject message;
     private final StringBuilder text = new StringBuilder();
+    /** The reasoning item being streamed (a thinking model's thinking, as a summary), and its text so far (null: none open). */
+    private JsonObject reasoning;
+    private final StringBuilder thought = new StringBuilder();
 
     Writer(String model, String previousResponseId, boolean store, java.util.function.BiConsumer<JsonObject, ChatAnswer> completed) {
       this.model = model;
@@ -242,6 +245,9 @@ final class ResponsesFormat {
 
     /** A whole answer as one response. */
     JsonObject whole(ChatAnswer answer) {
+      if (!answer.thinking().isEmpty()) {
+        output.add(reasoningItem(WireIds.of("rs_"), answer.thinking()));
+      }
       if (!answer.content().isEmpty()) {
         output.add(new JsonObject().put("type", "message").put("id", WireIds.of("msg_")).put("status", "completed").put("role", "assistant")
           .put("content", new JsonArray().add(textPart(answer.content()))));
@@ -261,8 +267,21 @@ final class ResponsesFormat {
         event(out, "response.in_progress", new JsonObject().put("response", response("in_progress", null)));
       }
       JsonObject m = chunk.getJsonObject("message", new JsonObject());
+      String thinking = m.getString("thinking", chunk.getString("thinking", ""));
+      if (!thinking.isEmpty()) {
+        if (reasoning == null) {
+          reasoning = new JsonObject().put("type", "reasoning").put("id", WireIds.of("rs_")).put("summary", new JsonArray());
+          event(out, "response.output_item.added", new JsonObject().put("output_index", output.size()).put("item", reasoning.copy()));
+          event(out, "response.reasoning_summary_part.added", new JsonObject().put("item_id", reasoning.getString("id"))
+            .put("output_index", output.size()).put("summary_index", 0).put("part", summaryPart("")));
+        }
+        thought.append(thinking);
+        event(out, "response.reasoning_summary_text.delta", new JsonObject().put("item_id", reasoning.getString("id"))
+          .put("output_index", output.size()).put("summary_index", 0).put("delta", thinking));
+      }
       String piece = m.getString("content", chunk.getString("response", ""));
       if (!piece.isEmpty()) {
+        closeReasoning(out);
         if (message == null) {
           message = new JsonObject().put("type", "message").put("id", WireIds.of("msg_")).put("status", "in_progress").put("role", "assistant")
             .put("content", new JsonArray());
@@ -276,6 +295,7 @@ final class ResponsesFormat {
       }
       JsonArray calls = m.getJsonArray("tool_calls");
       if (calls != null) {
+        closeReasoning(out);
         closeMessage(out);
         for (Object c : calls) {
           JsonObject item = functionCall((JsonObject) c);
@@ -290,12 +310,39 @@ final class ResponsesFormat {
         }
       }
       if (chunk.getBoolean("done", false)) {
+        closeReasoning(out);
         closeMessage(out);
         JsonObject response = response("completed", usage(chunk));
         event(out, "response.completed", new JsonObject().put("response", response));
         completed.accept(response, answer);
       }
       return out;
+    }
+
+    private static JsonObject summaryPart(String text) {
+      return new JsonObject().put("type", "summary_text").put("text", text);
+    }
+
+    private static JsonObject reasoningItem(String id, String text) {
+      return new JsonObject().put("type", "reasoning").put("id", id).put("summary", new JsonArray().add(summaryPart(text)));
+    }
+
+    /** Ends the reasoning item being streamed, if one is: its summary's last events and the item. */
+    private void closeReasoning(Buffer out) {
+      if (reasoning == null) {
+        return;
+      }
+      String id = reasoning.getString("id");
+      String all = thought.toString();
+      event(out, "response.reasoning_summary_text.done", new JsonObject().put("item_id", id).put("output_index", output.size())
+        .put("summary_index", 0).put("text", all));
+      event(out, "response.reasoning_summary_part.done", new JsonObject().put("item_id", id).put("output_index", output.size())
+        .put("summary_index", 0).put("part", summaryPart(all)));
+      JsonObject done = reasoningItem(id, all);
+      event(out, "response.output_item.done", new JsonObject().put("output_index", output.size()).put("item", done));
+      output.add(done);
+      reasoning = null;
+      thought.setLength(0);
     }
 
     private void closeMessage(Buffer out) {

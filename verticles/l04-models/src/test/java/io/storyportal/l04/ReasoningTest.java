@@ -14,7 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A reasoning model's thinking (Ollama's {@code message.thinking}) on every entry point: OpenAI's
- * {@code reasoning_content} (stream and whole), Anthropic's thinking blocks, Ollama's own field;
+ * {@code reasoning_content} (stream and whole), the Responses API's reasoning items, Anthropic's
+ * thinking blocks, Ollama's own field;
  * and the clients' switches for it (OpenAI {@code reasoning_effort}, Anthropic {@code thinking})
  * reaching Ollama as {@code think}.
  */
@@ -29,6 +30,43 @@ class ReasoningTest {
     }
     lines.addAll(OllamaStandIn.answer(List.of("The", " sky")));
     return lines;
+  }
+
+  @Test
+  void responsesApiClientsGetAReasoningItemBeforeTheAnswer() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      g.b(1).lines = thinkingAnswer();
+      JsonObject request = new JsonObject().put("model", "llama3.2").put("input", "Why is the sky blue?")
+        .put("reasoning", new JsonObject().put("effort", "medium")).put("stream", true);
+      List<AnthropicApiTest.Event> events = AnthropicApiTest.events(g.post("/v1/responses", request).bodyAsString());
+      assertThat(g.b(1).lastRequest.getString("think")).isEqualTo("medium");
+      assertThat(events.stream().map(AnthropicApiTest.Event::name).toList()).containsSubsequence("response.output_item.added",
+        "response.reasoning_summary_part.added", "response.reasoning_summary_text.delta", "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done", "response.reasoning_summary_part.done", "response.output_item.done",
+        "response.output_item.added", "response.output_text.delta", "response.completed");
+      JsonArray output = events.get(events.size() - 1).data().getJsonObject("response").getJsonArray("output");
+      assertThat(output.getJsonObject(0).getString("type")).isEqualTo("reasoning");
+      assertThat(output.getJsonObject(0).getJsonArray("summary").getJsonObject(0))
+        .isEqualTo(new JsonObject().put("type", "summary_text").put("text", "Rayleigh scattering."));
+      assertThat(output.getJsonObject(1).getJsonArray("content").getJsonObject(0).getString("text")).isEqualTo("The sky");
+
+      // the official library reads both, whole and streamed
+      com.openai.client.OpenAIClient openai = OpenAiClientLibraryTest.client(g);
+      com.openai.models.responses.ResponseCreateParams params = com.openai.models.responses.ResponseCreateParams.builder()
+        .model("llama3.2").input("Why is the sky blue?").build();
+      com.openai.models.responses.Response whole = openai.responses().create(params).validate();
+      assertThat(whole.output().get(0).reasoning().orElseThrow().summary().get(0).text()).isEqualTo("Rayleigh scattering.");
+      assertThat(whole.output().get(1).message().orElseThrow().content().get(0).outputText().orElseThrow().text()).isEqualTo("The sky");
+      StringBuilder thought = new StringBuilder();
+      try (com.openai.core.http.StreamResponse<com.openai.models.responses.ResponseStreamEvent> stream =
+             openai.responses().createStreaming(params)) {
+        stream.stream().forEach(e -> {
+          e.validate();
+          e.reasoningSummaryTextDelta().ifPresent(d -> thought.append(d.delta()));
+        });
+      }
+      assertThat(thought.toString()).isEqualTo("Rayleigh scattering.");
+    }
   }
 
   @Test
