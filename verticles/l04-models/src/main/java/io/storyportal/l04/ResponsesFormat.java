@@ -272,12 +272,10 @@ final class ResponsesFormat {
         if (reasoning == null) {
           reasoning = new JsonObject().put("type", "reasoning").put("id", WireIds.of("rs_")).put("summary", new JsonArray());
           event(out, "response.output_item.added", new JsonObject().put("output_index", output.size()).put("item", reasoning.copy()));
-          event(out, "response.reasoning_summary_part.added", new JsonObject().put("item_id", reasoning.getString("id"))
-            .put("output_index", output.size()).put("summary_index", 0).put("part", summaryPart("")));
+          partEvent(out, "response.reasoning_summary_part.added", reasoning.getString("id"), "summary_index", "part", summaryPart(""));
         }
         thought.append(thinking);
-        event(out, "response.reasoning_summary_text.delta", new JsonObject().put("item_id", reasoning.getString("id"))
-          .put("output_index", output.size()).put("summary_index", 0).put("delta", thinking));
+        partEvent(out, "response.reasoning_summary_text.delta", reasoning.getString("id"), "summary_index", "delta", thinking);
       }
       String piece = m.getString("content", chunk.getString("response", ""));
       if (!piece.isEmpty()) {
@@ -286,12 +284,10 @@ final class ResponsesFormat {
           message = new JsonObject().put("type", "message").put("id", WireIds.of("msg_")).put("status", "in_progress").put("role", "assistant")
             .put("content", new JsonArray());
           event(out, "response.output_item.added", new JsonObject().put("output_index", output.size()).put("item", message.copy()));
-          event(out, "response.content_part.added", new JsonObject().put("item_id", message.getString("id"))
-            .put("output_index", output.size()).put("content_index", 0).put("part", textPart("")));
+          partEvent(out, "response.content_part.added", message.getString("id"), "content_index", "part", textPart(""));
         }
         text.append(piece);
-        event(out, "response.output_text.delta", new JsonObject().put("item_id", message.getString("id"))
-          .put("output_index", output.size()).put("content_index", 0).put("delta", piece));
+        partEvent(out, "response.output_text.delta", message.getString("id"), "content_index", "delta", piece);
       }
       JsonArray calls = m.getJsonArray("tool_calls");
       if (calls != null) {
@@ -319,6 +315,11 @@ final class ResponsesFormat {
       return out;
     }
 
+    /** An event about part 0 of the item being streamed: its id, output index, the part's index ({@code indexField}) and one field more. */
+    private void partEvent(Buffer out, String type, String itemId, String indexField, String field, Object value) {
+      event(out, type, new JsonObject().put("item_id", itemId).put("output_index", output.size()).put(indexField, 0).put(field, value));
+    }
+
     private static JsonObject summaryPart(String text) {
       return new JsonObject().put("type", "summary_text").put("text", text);
     }
@@ -334,10 +335,8 @@ final class ResponsesFormat {
       }
       String id = reasoning.getString("id");
       String all = thought.toString();
-      event(out, "response.reasoning_summary_text.done", new JsonObject().put("item_id", id).put("output_index", output.size())
-        .put("summary_index", 0).put("text", all));
-      event(out, "response.reasoning_summary_part.done", new JsonObject().put("item_id", id).put("output_index", output.size())
-        .put("summary_index", 0).put("part", summaryPart(all)));
+      partEvent(out, "response.reasoning_summary_text.done", id, "summary_index", "text", all);
+      partEvent(out, "response.reasoning_summary_part.done", id, "summary_index", "part", summaryPart(all));
       JsonObject done = reasoningItem(id, all);
       event(out, "response.output_item.done", new JsonObject().put("output_index", output.size()).put("item", done));
       output.add(done);
@@ -351,10 +350,8 @@ final class ResponsesFormat {
       }
       String id = message.getString("id");
       JsonObject part = textPart(text.toString());
-      event(out, "response.output_text.done", new JsonObject().put("item_id", id).put("output_index", output.size())
-        .put("content_index", 0).put("text", text.toString()));
-      event(out, "response.content_part.done", new JsonObject().put("item_id", id).put("output_index", output.size())
-        .put("content_index", 0).put("part", part));
+      partEvent(out, "response.output_text.done", id, "content_index", "text", text.toString());
+      partEvent(out, "response.content_part.done", id, "content_index", "part", part);
       JsonObject done = message.put("status", "completed").put("content", new JsonArray().add(part));
       event(out, "response.output_item.done", new JsonObject().put("output_index", output.size()).put("item", done));
       output.add(done);
