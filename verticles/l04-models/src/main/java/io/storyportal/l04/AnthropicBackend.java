@@ -111,6 +111,10 @@ final class AnthropicBackend {
         converted.add(tool);
       }
       out.put("tools", converted);
+      JsonObject choice = ToolChoice.anthropic(in.getValue("tool_choice"));
+      if (choice != null) {
+        out.put("tool_choice", choice);
+      }
     }
     return out;
   }

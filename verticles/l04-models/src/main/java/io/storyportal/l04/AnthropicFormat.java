@@ -86,7 +86,8 @@ final class AnthropicFormat {
     }
     JsonArray tools = in.getJsonArray("tools");
     // tool_choice {"type": "none"}: the model may not call any, so it is not shown them
-    boolean none = in.getValue("tool_choice") instanceof JsonObject choice && "none".equals(choice.getString("type"));
+    JsonObject choice = in.getValue("tool_choice") instanceof JsonObject c ? c : null;
+    boolean none = choice != null && "none".equals(choice.getString("type"));
     if (tools != null && !tools.isEmpty() && !none) {
       JsonArray converted = new JsonArray();
       for (Object t : tools) {
@@ -99,6 +100,7 @@ final class AnthropicFormat {
         converted.add(new JsonObject().put("type", "function").put("function", fn));
       }
       out.put("tools", converted);
+      ToolChoice.carry(ToolChoice.fromAnthropic(choice), out);
     }
     return out;
   }

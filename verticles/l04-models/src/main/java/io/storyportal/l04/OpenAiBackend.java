@@ -61,6 +61,9 @@ final class OpenAiBackend {
     }
     if (in.getJsonArray("tools") != null) {
       out.put("tools", in.getJsonArray("tools"));
+      if (in.getValue("tool_choice") != null) {
+        out.put("tool_choice", in.getValue("tool_choice"));
+      }
     }
     // Ollama's think level (or off) as OpenAI's reasoning effort; a plain "on" leaves the server's default
     Object think = in.getValue("think");

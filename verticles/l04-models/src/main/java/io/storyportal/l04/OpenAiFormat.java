@@ -62,6 +62,7 @@ public final class OpenAiFormat {
     // tool_choice "none": the model may not call any, so it is not shown them (Ollama has no such switch)
     if (in.getJsonArray("tools") != null && !"none".equals(in.getValue("tool_choice"))) {
       out.put("tools", in.getJsonArray("tools"));
+      ToolChoice.carry(in.getValue("tool_choice"), out);
     }
     if (in.getInteger("n", 1) != 1) {
       throw PlatformException.badRequest("VALIDATION_FAILED", "n other than 1 is not supported: one choice per request", null);

@@ -66,6 +66,10 @@ final class ResponsesFormat {
     }
     if (!tools.isEmpty() && !"none".equals(in.getValue("tool_choice"))) {
       out.put("tools", tools);
+      // the Responses API names a forced function at the top level: {"type": "function", "name": …}
+      Object choice = in.getValue("tool_choice");
+      ToolChoice.carry(choice instanceof JsonObject c && "function".equals(c.getString("type")) && c.getString("name") != null
+        ? new JsonObject().put("type", "function").put("function", new JsonObject().put("name", c.getString("name"))) : choice, out);
     }
     // structured output: text.format json_schema → Ollama's format schema, json_object → "json"
     JsonObject text = in.getJsonObject("text");

@@ -96,6 +96,13 @@ class AnthropicApiTest {
       assertThat(new JsonObject(events.get(2).data().getJsonObject("delta").getString("partial_json")))
         .isEqualTo(new JsonObject().put("city", "Tokyo"));
       assertThat(events.get(4).data().getJsonObject("delta").getString("stop_reason")).isEqualTo("tool_use");
+      // a forced call ({"type": "any"} / {"type": "tool"}) is carried in OpenAI's form; Ollama itself has no such switch
+      g.post("/v1/messages", messages(false).put("tools", new JsonArray().add(tool)).put("tool_choice", new JsonObject().put("type", "any")));
+      assertThat(g.b(1).lastRequest.getString("tool_choice")).isEqualTo("required");
+      g.post("/v1/messages", messages(false).put("tools", new JsonArray().add(tool))
+        .put("tool_choice", new JsonObject().put("type", "tool").put("name", "get_weather")));
+      assertThat(g.b(1).lastRequest.getJsonObject("tool_choice"))
+        .isEqualTo(new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather")));
       g.post("/v1/messages", messages(false).put("tools", new JsonArray().add(tool)).put("tool_choice", new JsonObject().put("type", "none")));
       assertThat(g.b(1).lastRequest.containsKey("tools")).as("tool_choice none: the tools are not shown to the model").isFalse();
       g.post("/v1/messages", messages(true).put("tools", new JsonArray().add(tool)));

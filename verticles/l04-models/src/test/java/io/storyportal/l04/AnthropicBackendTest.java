@@ -132,7 +132,11 @@ class AnthropicBackendTest {
     JsonObject tools = new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather")
       .put("description", "Weather in a city").put("parameters", new JsonObject().put("type", "object")
         .put("properties", new JsonObject().put("city", new JsonObject().put("type", "string")))));
-    JsonObject r = g.post("/v1/chat/completions", chat().put("tools", new JsonArray().add(tools))).bodyAsJsonObject();
+    // a client that forces a call: OpenAI's named function is Anthropic's {"type": "tool"}
+    JsonObject r = g.post("/v1/chat/completions", chat().put("tools", new JsonArray().add(tools))
+      .put("tool_choice", new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather"))))
+      .bodyAsJsonObject();
+    assertThat(lastRequest.get().getJsonObject("tool_choice")).isEqualTo(new JsonObject().put("type", "tool").put("name", "get_weather"));
     JsonObject choice = r.getJsonArray("choices").getJsonObject(0);
     assertThat(choice.getString("finish_reason")).isEqualTo("tool_calls");
     assertThat(choice.getJsonObject("message").getString("content")).isEqualTo("Let me check.");

@@ -110,6 +110,13 @@ class OpenAiBackendTest {
 
   @Test
   void openAiClientsGetTheSameAnswerBackAndToolCallFragmentsAreJoined() {
+    // a forced tool call reaches the OpenAI-compatible server as the client wrote it; a malformed one is refused
+    JsonObject weather = new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather")
+      .put("parameters", new JsonObject().put("type", "object")));
+    post("/chat/completions", chat().put("stream", false).put("tools", new JsonArray().add(weather)).put("tool_choice", "required"));
+    assertThat(lastRequest.get().getString("tool_choice")).isEqualTo("required");
+    assertThat(post("/chat/completions", chat().put("tools", new JsonArray().add(weather)).put("tool_choice", "sometimes")).statusCode())
+      .isEqualTo(400);
     HttpResponse<Buffer> r = post("/chat/completions", chat().put("stream", false).put("user", "end-user-7"));
     // the end user the client named goes on to the OpenAI-compatible server as its own "user"
     assertThat(lastRequest.get().getString("user")).isEqualTo("end-user-7");

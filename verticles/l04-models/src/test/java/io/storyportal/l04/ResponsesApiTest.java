@@ -94,6 +94,11 @@ class ResponsesApiTest {
       assertThat(new JsonObject(call.getString("arguments"))).isEqualTo(new JsonObject().put("city", "Tokyo"));
       assertThat(g.b(1).lastRequest.getJsonArray("tools").getJsonObject(0).getJsonObject("function").getString("name"))
         .isEqualTo("get_weather");
+      // a forced function ({"type": "function", "name": …}) is carried in the canonical (OpenAI chat) form
+      g.post("/v1/responses", request(false).put("tools", new JsonArray().add(tool))
+        .put("tool_choice", new JsonObject().put("type", "function").put("name", "get_weather")));
+      assertThat(g.b(1).lastRequest.getJsonObject("tool_choice"))
+        .isEqualTo(new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather")));
 
       g.b(1).lines = OllamaStandIn.answer(List.of("Sunny"));
       JsonArray input = new JsonArray()
