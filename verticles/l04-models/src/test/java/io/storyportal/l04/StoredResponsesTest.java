@@ -31,7 +31,7 @@ class StoredResponsesTest {
 
   @BeforeAll
   static void startRedis() {
-    redis = new EmbeddedServers.Redis(Path.of("target", "redis-" + UUID.randomUUID()), 63804).start();
+    redis = new EmbeddedServers.Redis(Path.of("target", "redis-" + UUID.randomUUID()), 63805).start();
   }
 
   @AfterAll

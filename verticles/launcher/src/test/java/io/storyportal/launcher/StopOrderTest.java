@@ -32,7 +32,7 @@ class StopOrderTest {
       HttpServer ollama = SlowOllama.start(vertx);
       Map<String, String> conf = Map.of("layers", "l01,l04",
         "dataDir", Path.of("target", "it-stop-" + UUID.randomUUID()).toString(),
-        "database.embedded.port", "55440", "redis.embedded.port", "63812",
+        "database.embedded.port", "55441", "redis.embedded.port", "63813",
         "models.ollamaUrl", "http://127.0.0.1:" + ollama.actualPort());
       WebClient http = WebClient.create(vertx);
       String caller = "stopping-" + UUID.randomUUID();
