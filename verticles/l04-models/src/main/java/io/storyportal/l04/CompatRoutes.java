@@ -101,6 +101,9 @@ final class CompatRoutes {
           .ifPresentOrElse(m -> json(ctx, 200, m),
             () -> HttpErrors.send(ctx, new PlatformException(404, "MODEL_NOT_FOUND", "model '" + id + "' is served by no backend")));
       }).onFailure(ctx::fail));
+    // what Ollama answers at its root, which some clients check before anything else
+    router.get("/").handler(ctx -> ctx.response().putHeader("content-type", "text/plain; charset=utf-8").end("Ollama is running"));
+    router.post("/api/embeddings").handler(body).handler(this::ollamaLegacyEmbeddings);
     router.post("/api/chat").handler(body).handler(ctx -> ollama(ctx, "l04.chat"));
     router.post("/api/generate").handler(body).handler(ctx -> ollama(ctx, "l04.generate"));
     router.post("/v1/messages").handler(body).handler(this::anthropicMessages);
@@ -163,6 +166,32 @@ final class CompatRoutes {
       reply.headers().forEach(ctx.response()::putHeader);
       json(ctx, 200, new JsonObject().put("object", "list").put("data", data).put("model", in.getString("model"))
         .put("usage", new JsonObject().put("prompt_tokens", tokens).put("total_tokens", tokens)));
+    }).onFailure(ctx::fail);
+  }
+
+  /**
+   * Ollama's older embeddings call ({@code POST /api/embeddings}, {@code prompt} → one
+   * {@code embedding}), still used by some clients, on {@code l04.embed}.
+   */
+  private void ollamaLegacyEmbeddings(RoutingContext ctx) {
+    JsonObject in;
+    try {
+      in = jsonBody(ctx);
+      if (!(in.getValue("model") instanceof String) || !(in.getValue("prompt") instanceof String)) {
+        throw PlatformException.badRequest("VALIDATION_FAILED", "model and prompt (strings) are required", null);
+      }
+    } catch (PlatformException e) {
+      HttpErrors.send(ctx, e);
+      return;
+    }
+    JsonObject request = new JsonObject().put("model", in.getString("model")).put("input", in.getString("prompt"));
+    if (in.getJsonObject("options") != null) {
+      request.put("options", in.getJsonObject("options"));
+    }
+    bus.call("l04.embed", request, caller(ctx), forwarded(ctx)).onSuccess(reply -> {
+      JsonArray vectors = ((JsonObject) reply.body()).getJsonArray("embeddings", new JsonArray());
+      reply.headers().forEach(ctx.response()::putHeader);
+      json(ctx, 200, new JsonObject().put("embedding", vectors.isEmpty() ? new JsonArray() : vectors.getJsonArray(0)));
     }).onFailure(ctx::fail);
   }
 

@@ -132,6 +132,12 @@ public final class ModelGatewayLayer extends LayerVerticle {
       new StoredResponses(redis, conf().getJsonObject("models", new JsonObject()).getJsonObject("responses"))).mount(r);
   }
 
+  /** Ollama's root answer tells no secret: clients that check it before anything else need no credentials for it. */
+  @Override
+  protected boolean anonymousPath(String path) {
+    return path.equals("/") || super.anonymousPath(path);
+  }
+
   @Override
   protected JsonObject healthDetails() {
     return super.healthDetails().put("upstream_connections", connections.stats()).put("upstream_streams", watch.size())

@@ -19,6 +19,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 class OllamaInfoTest {
 
   @Test
+  void theRootAndTheOlderEmbeddingsCallAnswerAsOllamaDoes() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer> root = g.get("/");
+      assertThat(root.statusCode()).isEqualTo(200);
+      assertThat(root.bodyAsString()).isEqualTo("Ollama is running");
+      JsonObject one = g.post("/api/embeddings", new JsonObject().put("model", "llama3.2").put("prompt", "hello")).bodyAsJsonObject();
+      assertThat(one.getJsonArray("embedding")).hasSize(10);
+      assertThat(g.b(1).lastRequest.getString("input")).isEqualTo("hello");
+      assertThat(g.post("/api/embeddings", new JsonObject().put("model", "llama3.2")).statusCode()).isEqualTo(400);
+    }
+  }
+
+  @Test
   void showPsAndVersionAnswerAsOllamaDoes() {
     try (GatewayFixture g = new GatewayFixture(2, Map.of(), m -> m.put("aliases", new JsonObject().put("chat", "llama3.2")),
         standIns -> {

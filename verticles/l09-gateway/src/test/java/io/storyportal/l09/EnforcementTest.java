@@ -220,6 +220,9 @@ class EnforcementTest {
 
     assertError(f.send(gw, HttpMethod.POST, "/auth/keys", new JsonObject().put("name", "bad").put("models", new JsonArray().add("a,b")),
       "authorization", "Bearer " + admin), 400, "VALIDATION_FAILED");
+    // L04's root answers as Ollama's does, without credentials (clients check it first); nothing else there does
+    assertThat(f.send(models.actualPort(), HttpMethod.GET, "/", null).bodyAsString()).isEqualTo("Ollama is running");
+    assertError(f.send(models.actualPort(), HttpMethod.GET, "/api/tags", null), 401, "AUTHENTICATION_REQUIRED");
   }
 
   private static Throwable awaitFailure(io.vertx.core.Future<?> f) {
