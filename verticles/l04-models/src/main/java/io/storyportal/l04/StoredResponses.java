@@ -31,6 +31,12 @@ final class StoredResponses {
   private final Redis redis;
   private final boolean enabled;
   private final long ttlSeconds;
+  /**
+   * Saves on their way, by response id, for every L04 instance of this JVM: a client that sends
+   * its next turn as soon as it has an answer finds that answer even if its save is still queued
+   * for a Redis connection. (Another node reads it once Redis has it.)
+   */
+  private static final java.util.Map<String, Future<?>> SAVING = new java.util.concurrent.ConcurrentHashMap<>();
 
   StoredResponses(Redis redis, JsonObject conf) {
     JsonObject c = conf == null ? new JsonObject() : conf;
@@ -58,8 +64,11 @@ final class StoredResponses {
     }
     String value = new JsonObject().put("owner", owner(principal)).put("response", response).put("conversation", conversation)
       .put("input_items", inputItems).encode();
-    redis.send(Request.cmd(Command.SET).arg(key(response.getString("id"))).arg(value).arg("EX").arg(ttlSeconds))
-      .onFailure(err -> LOG.warn("response {} not stored: {}", response.getString("id"), err.getMessage()));
+    String id = response.getString("id");
+    Future<?> saved = redis.send(Request.cmd(Command.SET).arg(key(id)).arg(value).arg("EX").arg(ttlSeconds))
+      .onFailure(err -> LOG.warn("response {} not stored: {}", id, err.getMessage()));
+    SAVING.put(id, saved);
+    saved.onComplete(ar -> SAVING.remove(id, saved));
   }
 
   /** The conversation the caller's stored response {@code id} ended, to continue it; 400 when storing is off. */
@@ -76,7 +85,9 @@ final class StoredResponses {
     if (!enabled) {
       return Future.failedFuture(new PlatformException(404, "RESPONSE_NOT_FOUND", "no response '" + id + "': responses are not stored here"));
     }
-    return redis.send(Request.cmd(Command.GET).arg(key(id))).recover(err -> Future.failedFuture(
+    Future<?> saving = SAVING.get(id);
+    Future<Void> saved = saving == null ? Future.succeededFuture() : saving.<Void>mapEmpty().otherwiseEmpty();
+    return saved.compose(v -> redis.send(Request.cmd(Command.GET).arg(key(id)))).recover(err -> Future.failedFuture(
         new PlatformException(503, "STORE_UNAVAILABLE", "stored responses cannot be read: " + err.getMessage())))
       .map(v -> {
         JsonObject stored = v == null ? null : new JsonObject(v.toBuffer());
