@@ -43,7 +43,8 @@ class BackendQueueTest {
   void callsBeyondABackendsMaxConcurrentWaitForTheirTurn() {
     try (GatewayFixture g = gateway(10_000, 1)) {
       assertThat(g.get("/backends").bodyAsJsonObject().getJsonArray("backends").getJsonObject(0).getInteger("max_concurrent")).isEqualTo(1);
-      g.b(1).lineDelayMs = 100;
+      // the first answer takes a second or more: room for the checks below on a slow machine
+      g.b(1).lineDelayMs = 200;
       Future<HttpResponse<Buffer>> first = send(g, true);
       until(() -> g.b(1).chats.get() == 1);
       Future<HttpResponse<Buffer>> second = send(g, false);
