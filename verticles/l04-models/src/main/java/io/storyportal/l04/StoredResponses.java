@@ -31,6 +31,8 @@ final class StoredResponses {
   private final Redis redis;
   private final boolean enabled;
   private final long ttlSeconds;
+  /** The most one stored response (with its conversation) may take in Redis ({@code maxBytes}, 8 MiB). */
+  private final long maxBytes;
   /**
    * Saves on their way, by response id, for every L04 instance of this JVM: a client that sends
    * its next turn as soon as it has an answer finds that answer even if its save is still queued
@@ -43,6 +45,7 @@ final class StoredResponses {
     this.redis = redis;
     this.enabled = redis != null && c.getBoolean("store", true);
     this.ttlSeconds = c.getLong("ttlSeconds", 30L * 24 * 3600);
+    this.maxBytes = c.getLong("maxBytes", 8L * 1024 * 1024);
   }
 
   boolean enabled() {
@@ -65,6 +68,12 @@ final class StoredResponses {
     String value = new JsonObject().put("owner", owner(principal)).put("response", response).put("conversation", conversation)
       .put("input_items", inputItems).encode();
     String id = response.getString("id");
+    int bytes = value.length() <= maxBytes / 4 ? value.length() : value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    if (bytes > maxBytes) {
+      // too long a conversation to keep: a marker says so, so that continuing it is a clear error, not a 404
+      LOG.warn("response {} not stored: {} bytes, more than models.responses.maxBytes", id, bytes);
+      value = new JsonObject().put("owner", owner(principal)).put("too_large", bytes).encode();
+    }
     Future<?> saved = redis.send(Request.cmd(Command.SET).arg(key(id)).arg(value).arg("EX").arg(ttlSeconds))
       .onFailure(err -> LOG.warn("response {} not stored: {}", id, err.getMessage()));
     SAVING.put(id, saved);
@@ -93,6 +102,10 @@ final class StoredResponses {
         JsonObject stored = v == null ? null : new JsonObject(v.toBuffer());
         if (stored == null || !owner(principal).equals(stored.getString("owner"))) {
           throw new PlatformException(404, "RESPONSE_NOT_FOUND", "no response '" + id + "' (they are kept " + ttlSeconds + " s)");
+        }
+        if (stored.getValue("too_large") != null) {
+          throw new PlatformException(413, "RESPONSE_TOO_LARGE", "response '" + id + "' was not stored: its conversation ("
+            + stored.getValue("too_large") + " bytes) is more than models.responses.maxBytes (" + maxBytes + "); send the whole input");
         }
         return new Stored(stored.getJsonObject("response"), stored.getJsonArray("conversation"),
           stored.getJsonArray("input_items", new JsonArray()));

@@ -205,6 +205,20 @@ class StoredResponsesTest {
   }
 
   @Test
+  void aConversationTooLargeToKeepIsAClearErrorWhenContinued() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of("redis.url", redis.url(), "models.responses.maxBytes", "2048"))) {
+      String id = send(g, "ada", ask("Be brief.", "x".repeat(3000))).bodyAsJsonObject().getString("id");
+      HttpResponse<Buffer> refused = send(g, "ada", ask("Be brief.", "Go on.").put("previous_response_id", id));
+      assertThat(refused.statusCode()).isEqualTo(413);
+      assertThat(code(refused)).isEqualTo("RESPONSE_TOO_LARGE");
+      assertThat(refused.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("send the whole input");
+      // a small one is kept as ever
+      String small = send(g, "ada", ask("Be brief.", "Hi")).bodyAsJsonObject().getString("id");
+      assertThat(get(g, "ada", small).statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
   void withStoringOffAPreviousResponseIdIsRefused() {
     try (GatewayFixture g = new GatewayFixture(1, Map.of("redis.url", redis.url(), "models.responses.store", "false"))) {
       JsonObject whole = send(g, "ada", ask("Be brief.", "Hi")).bodyAsJsonObject();
