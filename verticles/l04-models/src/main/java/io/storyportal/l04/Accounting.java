@@ -112,8 +112,10 @@ public final class Accounting {
     return error.substring(0, Character.isHighSurrogate(error.charAt(end - 1)) ? end - 1 : end) + note;
   }
 
-  public void record(Call c) {
+  /** Queues {@code c} for {@code llm_requests}; answers the cost it was recorded with (zero for a cached answer). */
+  public BigDecimal record(Call c) {
     count(c);
+    BigDecimal cost = c.cached() ? BigDecimal.ZERO : cost(c.model(), c.promptTokens(), c.completionTokens());
     JsonObject row = new JsonObject()
       .put("request_id", c.requestId())
       // a principal longer than L01 keeps only comes from a trusted header in a development setup
@@ -126,7 +128,7 @@ public final class Accounting {
       .put("completion_tokens", c.completionTokens())
       .put("ttft_ms", c.ttftMs())
       .put("latency_ms", c.latencyMs())
-      .put("cost_usd", c.cached() ? 0.0 : cost(c.model(), c.promptTokens(), c.completionTokens()).doubleValue())
+      .put("cost_usd", cost.doubleValue())
       .put("status", c.status())
       .put("error", errorText(c.error()))
       .put("cached", c.cached())
@@ -142,6 +144,7 @@ public final class Accounting {
     if (!inFlight) {
       sendNext();
     }
+    return cost;
   }
 
   /** Sends the next batch of queued rows; each answer sends the next, until the queue is empty. */

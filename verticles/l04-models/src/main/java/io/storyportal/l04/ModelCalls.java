@@ -9,6 +9,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 
+import java.math.BigDecimal;
+
 /**
  * One model call from start to finish, whatever its entry point: budget check (before any backend
  * is called), cache lookup for reproducible whole answers, routing, streaming with backpressure and
@@ -258,14 +260,13 @@ final class ModelCalls {
     } else {
       status = "error";
     }
-    if (!cached && error == null && budgets.enabled()) {
-      budgets.add(new Budgets.Subjects(call.principal(), call.header(API_KEY_ID), request.getString("user")), prompt + completion,
-        accounting.cost(request.getString("model"), prompt, completion));
-    }
-    accounting.record(new Accounting.Call(call.requestId(), call.principal(), call.header(API_KEY_ID), request.getString("user"),
+    BigDecimal cost = accounting.record(new Accounting.Call(call.requestId(), call.principal(), call.header(API_KEY_ID), request.getString("user"),
       request.getString("model"), backend == null ? null : backend.name(), prompt, completion,
       ttftMs == null || ttftMs < 0 ? null : ttftMs, (System.nanoTime() - t0) / 1e6, status,
       error == null ? null : error.getMessage(), cached, streamed, payloads.request(request), answered));
+    if (!cached && error == null && budgets.enabled()) {
+      budgets.add(new Budgets.Subjects(call.principal(), call.header(API_KEY_ID), request.getString("user")), prompt + completion, cost);
+    }
   }
 
   private record Opened(UpstreamStream stream, Budgets.Standings standings) {

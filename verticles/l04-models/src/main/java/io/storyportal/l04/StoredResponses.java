@@ -117,22 +117,19 @@ final class StoredResponses {
    * default: last first) or "asc", {@code limit} 1–100 (20), {@code after} an item id.
    */
   static JsonObject page(JsonArray items, String order, int limit, String after) {
-    java.util.List<Object> list = new java.util.ArrayList<>(items.getList());
+    // the array's stream hands out its items as JsonObjects, whichever way they were decoded
+    java.util.List<JsonObject> list = items.stream().map(JsonObject.class::cast).collect(java.util.stream.Collectors.toList());
     if (!"asc".equals(order)) {
       java.util.Collections.reverse(list);
     }
     int from = 0;
-    if (after != null) {
-      for (int i = 0; i < list.size(); i++) {
-        Object item = list.get(i);
-        Object id = item instanceof JsonObject j ? j.getValue("id") : item instanceof java.util.Map<?, ?> m ? m.get("id") : null;
-        if (after.equals(id)) {
-          from = i + 1;
-        }
+    for (int i = 0; after != null && i < list.size(); i++) {
+      if (after.equals(list.get(i).getString("id"))) {
+        from = i + 1;
       }
     }
     int to = Math.min(list.size(), from + Math.max(1, Math.min(100, limit)));
-    JsonArray data = new JsonArray(list.subList(from, to));
+    JsonArray data = new JsonArray(new java.util.ArrayList<>(list.subList(from, to)));
     return new JsonObject().put("object", "list").put("data", data)
       .put("first_id", data.isEmpty() ? null : data.getJsonObject(0).getString("id"))
       .put("last_id", data.isEmpty() ? null : data.getJsonObject(data.size() - 1).getString("id"))

@@ -58,12 +58,7 @@ class AnthropicBackendTest {
             .end("{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}");
           return;
         }
-        req.response().setChunked(true).putHeader("content-type", "text/event-stream");
-        Buffer all = Buffer.buffer(stream);
-        for (int i = 0; i < all.length(); i += 5) {
-          req.response().write(all.getBuffer(i, Math.min(all.length(), i + 5)));
-        }
-        req.response().end();
+        OllamaStandIn.ssePieces(req.response(), stream, 5);
       });
     }).listen(0, "127.0.0.1").await();
     // Anthropic first; the fixture's Ollama stand-in, "local", is the fallback

@@ -77,6 +77,16 @@ final class OllamaStandIn {
     }
   }
 
+  /** Answers with {@code body} as an event stream written in pieces of {@code size} bytes (lines and UTF-8 characters split), then ends. */
+  static void ssePieces(HttpServerResponse resp, String body, int size) {
+    resp.setChunked(true).putHeader("content-type", "text/event-stream");
+    Buffer all = Buffer.buffer(body);
+    for (int i = 0; i < all.length(); i += size) {
+      resp.write(all.getBuffer(i, Math.min(all.length(), i + size)));
+    }
+    resp.end();
+  }
+
   /** Chat lines whose tokens are {@code tokens}, ending with the fixture's final chunk. */
   static List<String> answer(List<String> tokens) {
     List<String> out = new ArrayList<>();

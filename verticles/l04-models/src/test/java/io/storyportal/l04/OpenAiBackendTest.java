@@ -51,12 +51,7 @@ class OpenAiBackendTest {
           return;
         }
         // the SSE answer, cut into small pieces
-        req.response().setChunked(true).putHeader("content-type", "text/event-stream");
-        Buffer all = Buffer.buffer(sse);
-        for (int i = 0; i < all.length(); i += 7) {
-          req.response().write(all.getBuffer(i, Math.min(all.length(), i + 7)));
-        }
-        req.response().end();
+        OllamaStandIn.ssePieces(req.response(), sse, 7);
       });
     }).listen(0, "127.0.0.1").await();
     JsonObject conf = TestConfig.load(Map.of("redis.url", "redis://127.0.0.1:1"));
