@@ -85,7 +85,7 @@ public final class Accounting {
     }
   }
 
-  public BigDecimal cost(String model, long prompt, long completion) {
+  private BigDecimal cost(String model, long prompt, long completion) {
     JsonObject p = prices.getJsonObject(model);
     if (p == null && model.endsWith(":latest")) {
       p = prices.getJsonObject(model.substring(0, model.length() - ":latest".length()));
