@@ -10,6 +10,7 @@ import io.storyportal.l01.entities.EntityRepository;
 import io.storyportal.l01.entities.EntitySpec;
 import io.storyportal.l01.entities.Passwords;
 import io.storyportal.l01.observe.LlmRequests;
+import io.storyportal.l01.observe.LlmRetention;
 import io.storyportal.l01.observe.RunIngest;
 import io.storyportal.l01.observe.RunQueries;
 import io.storyportal.l01.observe.RunRules;
@@ -31,13 +32,16 @@ import java.util.UUID;
  */
 public final class DataLayer extends LayerVerticle {
 
+  private LlmRetention retention;
+
   public DataLayer() {
     super(LayerId.L01);
   }
 
   @Override
   protected Future<Void> prepare() {
-    return Migrations.run(vertx, conf().getJsonObject("database").getString("url")).mapEmpty();
+    return Migrations.run(vertx, conf().getJsonObject("database").getString("url"))
+      .onSuccess(v -> retention.schedule(vertx)).mapEmpty();
   }
 
   @Override
@@ -149,6 +153,11 @@ public final class DataLayer extends LayerVerticle {
     ops.add(Operation.get("/llm-requests/usage", "l01.llm_requests.usage").schema(LlmRequests.USAGE_SCHEMA)
       .summary("Model usage grouped by caller, API key, model, backend, status, day or hour: calls, errors, tokens, cost, latency"),
       llm::usage);
+    retention = new LlmRetention(pg, LlmRetention.Policy.from(obs.getJsonObject("retention")));
+    ops.add(Operation.post("/llm-requests/expire", "l01.llm_requests.expire").roles("admin").status(200)
+        .schema(new JsonObject().put("type", "object").put("additionalProperties", false))
+      .summary("Apply observability.retention now: delete calls older than llmRequestsDays, clear payloads older than llmPayloadsDays"),
+      call -> retention.sweep());
     // after /usage: a path segment that is no id is not a call's id
     ops.add(Operation.get("/llm-requests/{id}", "l01.llm_requests.get").schema(LlmRequests.ID_SCHEMA).roles("admin", "operator")
       .summary("One model call, with what it was asked and answered when L04 keeps payloads"), llm::get);
