@@ -4,10 +4,11 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 
 /**
- * The JVM's one Prometheus registry: Vert.x metrics (HTTP, event bus, pools), JVM metrics and the
+ * The JVM's one Prometheus registry: Vert.x metrics (HTTP server, event bus, pools), JVM metrics and the
  * layers' domain metrics all land here, and every layer port serves it on {@code /metrics}.
  */
 public final class PlatformMetrics {
@@ -25,8 +26,15 @@ public final class PlatformMetrics {
     return new MicrometerMetricsFactory(REGISTRY);
   }
 
-  /** Vert.x options with metrics on; pass to {@code Vertx.builder().with(...)}. */
+  /**
+   * Vert.x options with metrics on; pass to {@code Vertx.builder().with(...)}. Vert.x's HTTP client
+   * metrics are off: the one HTTP client is L04's to its model backends, whose calls L04 measures
+   * itself ({@code llm_requests_total}, {@code llm_time_to_first_token} per backend), and looking
+   * up their meters on every request and response head cost a stream ~30 µs of CPU before its
+   * first token (profiled with bench/run.sh streams).
+   */
   public static VertxOptions enable(VertxOptions options) {
-    return options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true));
+    return options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+      .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT));
   }
 }
