@@ -16,9 +16,14 @@ public final class Headers {
   public static final String API_KEY_ID = "x-api-key-id";
   /** The models that API key may call (comma-separated), when it is limited to some; set with {@link #API_KEY_ID}. */
   public static final String ALLOWED_MODELS = "x-allowed-models";
+  /**
+   * That API key's own budgets (a JSON array of {@code {period, tokens | requests | cost_usd}}), when
+   * it has some; set with {@link #API_KEY_ID}.
+   */
+  public static final String KEY_BUDGETS = "x-key-budgets";
 
   /** What a verified caller carries besides its principal and roles, from the entry point to the operation. */
-  public static final java.util.List<String> IDENTITY_EXTRAS = java.util.List.of(API_KEY_ID, ALLOWED_MODELS);
+  public static final java.util.List<String> IDENTITY_EXTRAS = java.util.List.of(API_KEY_ID, ALLOWED_MODELS, KEY_BUDGETS);
 
   /** Reply header carrying the HTTP status a handler chose (see {@code op.Reply}). */
   public static final String STATUS = "x-status";

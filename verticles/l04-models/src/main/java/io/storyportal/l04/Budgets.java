@@ -1,5 +1,6 @@
 package io.storyportal.l04;
 
+import io.storyportal.kernel.Headers;
 import io.storyportal.kernel.PlatformException;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -69,9 +70,20 @@ public final class Budgets {
 
   /**
    * Whom a call counts against: the caller ({@code user}), its API key, and the end user it named
-   * (an application's own user behind one key; any may be null).
+   * (an application's own user behind one key; any may be null); and the key's own budgets as its
+   * verifying entry point passed them on ({@code x-key-budgets}, null when it has none).
    */
-  public record Subjects(String user, String key, String endUser) {
+  public record Subjects(String user, String key, String endUser, String keyBudgets) {
+
+    public Subjects(String user, String key, String endUser) {
+      this(user, key, endUser, null);
+    }
+
+    /** The subjects of {@code call}, with the end user it named. */
+    static Subjects of(io.storyportal.kernel.op.OperationCall call, String endUser) {
+      return new Subjects(call.principal(), call.header(Headers.API_KEY_ID), endUser, call.header(Headers.KEY_BUDGETS));
+    }
+
     String of(String scope) {
       return switch (scope) {
         case "user" -> user;
@@ -143,16 +155,29 @@ public final class Budgets {
     throw new IllegalArgumentException("a budget needs one of tokens, requests or cost_usd: " + b.encode());
   }
 
-  public boolean enabled() {
-    return !budgets.isEmpty();
+  /** Whether any budget may apply to {@code who}: configured ones, or its key's own. */
+  public boolean enabled(Subjects who) {
+    return !budgets.isEmpty() || (who.keyBudgets() != null && who.key() != null);
   }
 
+  /** The configured budgets that apply to {@code who}, then its key's own (each limiting that key). */
   private List<Budget> matching(Subjects who) {
     List<Budget> out = new ArrayList<>();
     for (Budget b : budgets) {
       String subject = who.of(b.scope());
       if (subject != null && ("*".equals(b.id()) || b.id().equals(subject))) {
         out.add(b);
+      }
+    }
+    if (who.keyBudgets() != null && who.key() != null) {
+      try {
+        JsonArray own = new JsonArray(who.keyBudgets());
+        for (int i = 0; i < own.size(); i++) {
+          out.add(parse(own.getJsonObject(i).copy().put("scope", "key").put("id", who.key())));
+        }
+      } catch (RuntimeException e) {
+        // set by the entry point from the key's stored budgets, which L01 validated: a bad one is a fault, not a free pass
+        throw new PlatformException(500, "KEY_BUDGETS_INVALID", "the budgets of API key " + who.key() + " cannot be read: " + e.getMessage());
       }
     }
     return out;
@@ -163,17 +188,27 @@ public final class Budgets {
    * request limits. Completes with the tightest standing per unit.
    */
   public Future<Standings> check(Subjects who) {
-    List<Budget> list = matching(who);
+    List<Budget> list;
+    try {
+      list = matching(who);
+    } catch (PlatformException e) {
+      return Future.failedFuture(e);
+    }
     if (list.isEmpty() || redis == null) {
       return Future.succeededFuture(Standings.NONE);
     }
     Instant now = Instant.now();
-    // one round trip: GET for what is added after calls, INCR (and its EXPIRE) for request limits
+    // one round trip: GET for what is added after calls, INCR (and its EXPIRE) for request limits;
+    // budgets of one subject, period and unit (a default for every key and one key's own) share a
+    // counter, which is read or counted once
     List<Request> batch = new ArrayList<>();
-    List<String> keys = new ArrayList<>();
+    Map<String, Integer> answerAt = new java.util.LinkedHashMap<>();
     for (Budget b : list) {
       String k = redisKey(b, who.of(b.scope()), now);
-      keys.add(k);
+      if (answerAt.containsKey(k)) {
+        continue;
+      }
+      answerAt.put(k, batch.size());
       if (b.unit() == Unit.REQUESTS) {
         batch.add(Request.cmd(Command.INCR).arg(k));
         batch.add(Request.cmd(Command.EXPIRE).arg(k).arg(ttl(b, now)));
@@ -184,10 +219,8 @@ public final class Budgets {
     return redis.batch(batch).map(responses -> {
       Map<Unit, Standing> tightest = new EnumMap<>(Unit.class);
       PlatformException refused = null;
-      int at = 0;
       for (Budget b : list) {
-        Response v = responses.get(at);
-        at += b.unit() == Unit.REQUESTS ? 2 : 1;
+        Response v = responses.get(answerAt.get(redisKey(b, who.of(b.scope()), now)));
         long used = v == null ? 0 : v.toLong();
         // a request limit counts this call already; the others count what earlier calls used
         boolean over = b.unit() == Unit.REQUESTS ? used > b.limit() : used >= b.limit();
@@ -203,7 +236,7 @@ public final class Budgets {
         }
       }
       if (refused != null) {
-        uncount(list, keys);
+        uncount(answerAt.keySet());
         io.storyportal.kernel.metrics.PlatformMetrics.registry()
           .counter("llm_budget_refusals_total", "unit", ((JsonObject) refused.details()).getString("unit")).increment();
         throw refused;
@@ -223,7 +256,12 @@ public final class Budgets {
    * scope, subject, period, unit, limit, used, remaining and when it resets. Spend is in dollars.
    */
   public Future<JsonArray> standings(Subjects who) {
-    List<Budget> list = matching(who);
+    List<Budget> list;
+    try {
+      list = matching(who);
+    } catch (PlatformException e) {
+      return Future.failedFuture(e);
+    }
     if (list.isEmpty() || redis == null) {
       return Future.succeededFuture(new JsonArray());
     }
@@ -246,11 +284,10 @@ public final class Budgets {
       });
   }
 
-  /** A refused call is not counted against its request limits. */
-  private void uncount(List<Budget> list, List<String> keys) {
-    for (int i = 0; i < list.size(); i++) {
-      if (list.get(i).unit() == Unit.REQUESTS) {
-        String k = keys.get(i);
+  /** A refused call is not counted against its request limits ({@code counters}: each counter the check read or counted, once). */
+  private void uncount(java.util.Set<String> counters) {
+    for (String k : counters) {
+      if (k.startsWith(REQUESTS_PREFIX)) {
         redis.send(Request.cmd(Command.DECR).arg(k)).onFailure(err -> LOG.warn("refused call still counted in {}: {}", k, err.getMessage()));
       }
     }
@@ -286,6 +323,7 @@ public final class Budgets {
     }
     long micros = cost.movePointRight(6).setScale(0, RoundingMode.HALF_UP).longValue();
     Instant now = Instant.now();
+    java.util.Set<String> added = new java.util.HashSet<>();
     for (Budget b : matching(who)) {
       long amount = switch (b.unit()) {
         case TOKENS -> tokens;
@@ -296,6 +334,9 @@ public final class Budgets {
         continue;
       }
       String k = redisKey(b, who.of(b.scope()), now);
+      if (!added.add(k)) {
+        continue; // a counter another budget of this call shares, added to once
+      }
       redis.batch(List.of(Request.cmd(Command.INCRBY).arg(k).arg(amount), Request.cmd(Command.EXPIRE).arg(k).arg(ttl(b, now))))
         .onFailure(err -> LOG.warn("usage not added to budget {}: {}", k, err.getMessage()));
     }
@@ -307,6 +348,8 @@ public final class Budgets {
   }
 
   /** {@code budget:<scope>:<id>:<period>:<start>} for tokens (as before spend and requests existed), else {@code budget:<unit>:…}. */
+  private static final String REQUESTS_PREFIX = "budget:" + Unit.REQUESTS.header + ":";
+
   static String redisKey(Budget b, String subject, Instant now) {
     String unit = b.unit() == Unit.TOKENS ? "" : b.unit().header + ":";
     return "budget:" + unit + b.scope() + ":" + subject + ":" + b.period() + ":" + periodStart(b.period(), now).getEpochSecond();

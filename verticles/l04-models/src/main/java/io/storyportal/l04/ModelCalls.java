@@ -18,8 +18,6 @@ import java.math.BigDecimal;
  */
 final class ModelCalls {
 
-  /** Header a trusted entry point (the gateway) sets to the id of the API key used. */
-  static final String API_KEY_ID = "x-api-key-id";
 
   private final ChatRouter router;
   private final Budgets budgets;
@@ -99,8 +97,7 @@ final class ModelCalls {
     JsonObject request = upstreamRequest(call);
     String asked = request.getString("model");
     long t0 = System.nanoTime();
-    String key = call.header(API_KEY_ID);
-    admit(call, key).compose(standing -> open(path, call, request).map(s -> new Opened(s, standing)))
+    admit(call).compose(standing -> open(path, call, request).map(s -> new Opened(s, standing)))
       .onComplete(ar -> {
         if (ar.failed()) {
           out.fail(ar.cause());
@@ -156,9 +153,8 @@ final class ModelCalls {
     JsonObject request = upstreamRequest(call);
     String asked = request.getString("model");
     long t0 = System.nanoTime();
-    String key = call.header(API_KEY_ID);
     String cacheKey = cache.key(path, request);
-    return admit(call, key).compose(standing -> cache.get(cacheKey).compose(hit -> {
+    return admit(call).compose(standing -> cache.get(cacheKey).compose(hit -> {
       if (hit != null) {
         JsonObject body = hit.getJsonObject("body");
         ChatAnswer cached = new ChatAnswer();
@@ -224,7 +220,7 @@ final class ModelCalls {
   Future<Reply> embed(OperationCall call) {
     JsonObject request = upstreamRequest(call);
     long t0 = System.nanoTime();
-    return admit(call, call.header(API_KEY_ID))
+    return admit(call)
       .compose(standing -> explained(router.call("/api/embed", request), call, request).map(served -> {
         record(call, request, served.backend(), served.body(), null, t0, null, false, false, payloads.embeddings(served.body()));
         return limits(Reply.of(served.body(), 200), standing).header("x-model-backend", served.backend().name());
@@ -233,10 +229,10 @@ final class ModelCalls {
   }
 
   /** A call its key may make (the model) and its budgets allow, counted against its request limits; before any backend is called. */
-  private Future<Budgets.Standings> admit(OperationCall call, String key) {
+  private Future<Budgets.Standings> admit(OperationCall call) {
     PlatformException refused = ModelAccess.refusal(call, aliases);
     return refused != null ? Future.failedFuture(refused)
-      : budgets.check(new Budgets.Subjects(call.principal(), key, call.input().getString("user")));
+      : budgets.check(Budgets.Subjects.of(call, call.input().getString("user")));
   }
 
   private static Reply limits(Reply r, Budgets.Standings standings) {
@@ -260,12 +256,13 @@ final class ModelCalls {
     } else {
       status = "error";
     }
-    BigDecimal cost = accounting.record(new Accounting.Call(call.requestId(), call.principal(), call.header(API_KEY_ID), request.getString("user"),
+    BigDecimal cost = accounting.record(new Accounting.Call(call.requestId(), call.principal(), call.header(io.storyportal.kernel.Headers.API_KEY_ID), request.getString("user"),
       request.getString("model"), backend == null ? null : backend.name(), prompt, completion,
       ttftMs == null || ttftMs < 0 ? null : ttftMs, (System.nanoTime() - t0) / 1e6, status,
       error == null ? null : error.getMessage(), cached, streamed, payloads.request(request), answered));
-    if (!cached && error == null && budgets.enabled()) {
-      budgets.add(new Budgets.Subjects(call.principal(), call.header(API_KEY_ID), request.getString("user")), prompt + completion, cost);
+    Budgets.Subjects who = Budgets.Subjects.of(call, request.getString("user"));
+    if (!cached && error == null && budgets.enabled(who)) {
+      budgets.add(who, prompt + completion, cost);
     }
   }
 

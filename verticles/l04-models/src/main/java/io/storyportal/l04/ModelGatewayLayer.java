@@ -120,7 +120,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
     ops.add(Operation.get("/budgets/me", "l04.budgets.mine").schema(new JsonObject("""
         {"type":"object","additionalProperties":false,"properties":{"end_user":{"type":"string","minLength":1,"maxLength":200}}}"""))
       .summary("Where the caller (its user, its API key, and the end_user named) stands against each budget, counting nothing"),
-      call -> budgets.standings(new Budgets.Subjects(call.principal(), call.header(ModelCalls.API_KEY_ID), call.input().getString("end_user")))
+      call -> budgets.standings(Budgets.Subjects.of(call, call.input().getString("end_user")))
         .map(list -> new JsonObject().put("budgets", list)));
     ops.add(Operation.get("/backends", "l04.backends.list")
       .summary("Backends with reachability, models and circuit state"), call -> Future.succeededFuture(backendList()));

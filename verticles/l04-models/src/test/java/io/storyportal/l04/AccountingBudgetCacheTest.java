@@ -299,6 +299,46 @@ class AccountingBudgetCacheTest {
   }
 
   @Test
+  void aKeysOwnBudgetsApplyBesideTheConfiguredOnesAndASharedCounterCountsEachCallOnce() {
+    // every key: 5 calls and 1,000 tokens a day; this key's own (x-key-budgets, from its verifying
+    // entry point): 3 calls and 1,000 tokens a day, on the same counters
+    try (GatewayFixture g = gateway(m -> m.put("budgets", new JsonArray()
+        .add(new JsonObject().put("scope", "key").put("id", "*").put("period", "day").put("requests", 5))
+        .add(new JsonObject().put("scope", "key").put("id", "*").put("period", "day").put("tokens", 1000))))) {
+      String key = UUID.randomUUID().toString();
+      String own = new JsonArray().add(new JsonObject().put("period", "day").put("requests", 3))
+        .add(new JsonObject().put("period", "day").put("tokens", 1000)).encode();
+      java.util.function.Supplier<HttpResponse<Buffer>> send = () -> g.http.post(g.port(), "127.0.0.1", "/chat/completions")
+        .putHeader("x-principal", "ada").putHeader("x-roles", "developer").putHeader("x-api-key-id", key).putHeader("x-key-budgets", own)
+        .sendJsonObject(chat("ada", false)).await();
+      for (int i = 0; i < 3; i++) {
+        HttpResponse<Buffer> r = send.get();
+        assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+        assertThat(r.getHeader("x-ratelimit-limit-requests")).as("the tightest limit").isEqualTo("3");
+        assertThat(r.getHeader("x-ratelimit-remaining-requests")).isEqualTo(String.valueOf(2 - i));
+      }
+      HttpResponse<Buffer> fourth = send.get();
+      assertThat(fourth.statusCode()).isEqualTo(429);
+      assertThat(fourth.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("(3 requests)");
+
+      io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(g.vertx, redis.url());
+      java.util.function.Function<Budgets.Unit, Long> counter = unit -> {
+        io.vertx.redis.client.Response v = client.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.GET)
+          .arg(Budgets.redisKey(new Budgets.Budget("key", "*", "day", unit, 1), key, java.time.Instant.now()))).await();
+        return v == null ? 0L : v.toLong();
+      };
+      // three calls admitted, the refused one taken back out: counted once per call, not once per budget
+      assertThat(counter.apply(Budgets.Unit.REQUESTS)).isEqualTo(3);
+      for (int i = 0; i < 100 && counter.apply(Budgets.Unit.TOKENS) < 90; i++) {
+        Pause.millis(10);
+      }
+      Pause.millis(100);
+      assertThat(counter.apply(Budgets.Unit.TOKENS)).as("3 calls of 30 tokens").isEqualTo(90);
+      client.close();
+    }
+  }
+
+  @Test
   void aSpendBudgetRefusesOnceTheCallsCostReachesIt() {
     // a call costs (26 x 0.5 + 4 x 1.5) / 1000 = 0.019 USD; the user may spend 0.03 a month
     try (GatewayFixture g = gateway(m -> m.put("prices", new JsonObject().put("llama3.2",

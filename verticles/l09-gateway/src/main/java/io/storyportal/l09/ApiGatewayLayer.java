@@ -271,7 +271,11 @@ public final class ApiGatewayLayer extends LayerVerticle {
         }
         models = a;
       }
-      return apiKeys.create(owner, name, scopes, expires, models);
+      if (in.getValue("budgets") != null && !(in.getValue("budgets") instanceof JsonArray)) {
+        throw PlatformException.badRequest("VALIDATION_FAILED", "budgets must be an array of {period, tokens | requests | cost_usd}", null);
+      }
+      // each budget's shape is checked by L01's schema for keys, which answers a 400 naming the field
+      return apiKeys.create(owner, name, scopes, expires, models, in.getJsonArray("budgets"));
     }).onSuccess(created -> send(ctx, 201, created)).onFailure(err -> fail(ctx, err));
   }
 

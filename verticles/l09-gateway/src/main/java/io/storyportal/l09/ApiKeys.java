@@ -38,7 +38,7 @@ final class ApiKeys {
   }
 
   /** Creates a key for {@code userId}; the answer carries the key itself, the only time it is shown. */
-  Future<JsonObject> create(String userId, String name, JsonArray scopes, String expiresAt, JsonArray models) {
+  Future<JsonObject> create(String userId, String name, JsonArray scopes, String expiresAt, JsonArray models, JsonArray budgets) {
     StringBuilder key = new StringBuilder(PREFIX);
     for (int i = 0; i < 32; i++) {
       key.append(ALPHABET.charAt(RANDOM.nextInt(ALPHABET.length())));
@@ -51,6 +51,9 @@ final class ApiKeys {
     }
     if (models != null) {
       row.put("models", models);
+    }
+    if (budgets != null) {
+      row.put("budgets", budgets);
     }
     return bus.request("l01.api_keys.create", row, self).map(created -> ((JsonObject) created).copy().put("key", k));
   }

@@ -112,6 +112,9 @@ final class GatewayRoutes {
       if (who.models() != null) {
         headers.set(Headers.ALLOWED_MODELS, String.join(",", who.models()));
       }
+      if (who.budgets() != null) {
+        headers.set(Headers.KEY_BUDGETS, who.budgets());
+      }
       ctx.put(Protection.PRINCIPAL, who.userId());
       OperationRoutes.dispatch(bus, ctx, match.operation(), new Caller(who.userId(), who.roles()), match.pathParams());
       return null;

@@ -105,7 +105,7 @@ final class RefreshTokens {
   private static JsonObject renamed(JsonObject j) {
     return new JsonObject().put("sub", j.getString("user_id")).put("preferred_username", j.getString("username"))
       .put("roles", j.getJsonArray("roles")).put("scopes", j.getJsonArray("scopes")).put("api_key_id", j.getString("api_key_id"))
-      .put("models", j.getJsonArray("models"));
+      .put("models", j.getJsonArray("models")).put("budgets", j.getJsonArray("budgets"));
   }
 
   private static String newToken() {

@@ -75,6 +75,9 @@ final class Tokens {
     if (who.models() != null) {
       claims.put("models", new JsonArray(who.models()));
     }
+    if (who.budgets() != null) {
+      claims.put("budgets", new JsonArray(who.budgets()));
+    }
     return jwt.generateToken(claims, new JWTOptions().setAlgorithm("RS256").setExpiresInSeconds(accessTtlSeconds)
       .setIssuer(issuer).setAudience(List.of(audience)).setSubject(who.userId())
       .setHeader(new JsonObject().put("kid", keys.signing().kid())));

@@ -225,6 +225,59 @@ class EnforcementTest {
     assertError(f.send(models.actualPort(), HttpMethod.GET, "/api/tags", null), 401, "AUTHENTICATION_REQUIRED");
   }
 
+  @Test
+  void anApiKeysOwnBudgetIsEnforcedOnEveryEntryPointAndAClientCannotSetOne() {
+    int gw = f.gateway.actualPort();
+    JsonArray scopes = new JsonArray().add("read:services").add("write:services").add("admin:platform");
+    // two calls a day for this key: the third is refused, wherever it comes in
+    HttpResponse<Buffer> made = f.send(gw, HttpMethod.POST, "/auth/keys", new JsonObject().put("name", "two-a-day").put("scopes", scopes)
+      .put("budgets", new JsonArray().add(new JsonObject().put("period", "day").put("requests", 2))), "authorization", "Bearer " + admin);
+    assertThat(made.statusCode()).as(made.bodyAsString()).isEqualTo(201);
+    assertThat(made.bodyAsJsonObject().getJsonArray("budgets").getJsonObject(0).getInteger("requests")).isEqualTo(2);
+    String key = made.bodyAsJsonObject().getString("key");
+    JsonObject chat = new JsonObject().put("model", "llama3.2")
+      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")));
+    // admitted (counted), then no backend answers here
+    assertError(f.send(models.actualPort(), HttpMethod.POST, "/v1/chat/completions", chat, "authorization", "Bearer " + key),
+      503, "NO_BACKEND_AVAILABLE");
+    assertError(f.send(gw, HttpMethod.POST, "/api/v1/l04/chat", chat, "x-api-key", key), 503, "NO_BACKEND_AVAILABLE");
+    HttpResponse<Buffer> third = f.send(models.actualPort(), HttpMethod.POST, "/v1/chat/completions", chat, "authorization", "Bearer " + key);
+    assertError(third, 429, "REQUEST_LIMIT_REACHED");
+    assertThat(third.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("daily request limit of key '")
+      .contains("(2 requests)");
+    assertError(f.send(gw, HttpMethod.POST, "/api/v1/l04/chat", chat, "x-api-key", key), 429, "REQUEST_LIMIT_REACHED");
+    // a token exchanged for the key carries its budgets
+    String exchanged = f.send(gw, HttpMethod.POST, "/auth/token", new JsonObject().put("grant_type", "api_key").put("api_key", key))
+      .bodyAsJsonObject().getString("access_token");
+    assertError(f.send(models.actualPort(), HttpMethod.POST, "/v1/chat/completions", chat, "authorization", "Bearer " + exchanged),
+      429, "REQUEST_LIMIT_REACHED");
+    // where the key stands
+    JsonArray standing = f.send(models.actualPort(), HttpMethod.GET, "/budgets/me", null, "authorization", "Bearer " + key)
+      .bodyAsJsonObject().getJsonArray("budgets");
+    assertThat(standing).hasSize(1);
+    assertThat(standing.getJsonObject(0).getString("scope")).isEqualTo("key");
+    assertThat(standing.getJsonObject(0).getLong("remaining")).isZero();
+
+    // a key without budgets is not limited by a budget its client claims
+    String free = f.send(gw, HttpMethod.POST, "/auth/keys", new JsonObject().put("name", "free").put("scopes", scopes),
+      "authorization", "Bearer " + admin).bodyAsJsonObject().getString("key");
+    String claimed = new JsonArray().add(new JsonObject().put("period", "day").put("requests", 1)).encode();
+    for (int i = 0; i < 3; i++) {
+      assertError(f.send(models.actualPort(), HttpMethod.POST, "/v1/chat/completions", chat, "authorization", "Bearer " + free,
+        "x-key-budgets", claimed), 503, "NO_BACKEND_AVAILABLE");
+      assertError(f.send(gw, HttpMethod.POST, "/api/v1/l04/chat", chat, "x-api-key", free, "x-key-budgets", claimed),
+        503, "NO_BACKEND_AVAILABLE");
+    }
+    // a budget must limit exactly one thing, per a known period
+    for (JsonObject bad : List.of(new JsonObject().put("period", "day"), new JsonObject().put("period", "week").put("tokens", 5),
+        new JsonObject().put("period", "day").put("tokens", 5).put("requests", 1), new JsonObject().put("period", "day").put("cost_usd", 0))) {
+      assertError(f.send(gw, HttpMethod.POST, "/auth/keys", new JsonObject().put("name", "bad").put("scopes", scopes)
+        .put("budgets", new JsonArray().add(bad)), "authorization", "Bearer " + admin), 400, "VALIDATION_FAILED");
+    }
+    assertError(f.send(gw, HttpMethod.POST, "/auth/keys", new JsonObject().put("name", "bad").put("budgets", "lots"),
+      "authorization", "Bearer " + admin), 400, "VALIDATION_FAILED");
+  }
+
   private static Throwable awaitFailure(io.vertx.core.Future<?> f) {
     try {
       f.await();

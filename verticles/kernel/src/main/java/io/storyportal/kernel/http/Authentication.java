@@ -18,7 +18,7 @@ import java.util.function.Predicate;
 
 /**
  * Every layer port's identity check, right after the request id. Identity headers a client sends
- * ({@code x-principal}, {@code x-roles}, {@code x-api-key-id}, {@code x-allowed-models}) are dropped: only this handler sets
+ * ({@code x-principal}, {@code x-roles}, {@code x-api-key-id}, {@code x-allowed-models}, {@code x-key-budgets}) are dropped: only this handler sets
  * them, from a bearer token or {@code X-API-Key} that L09 verified ({@code l09.auth.verify} over
  * the bus, remembered for a few seconds per credential so revocation takes effect within that
  * time). {@code Authorization: Bearer sp_live_…} counts as an API key, so OpenAI-style clients
@@ -127,6 +127,10 @@ public final class Authentication implements Handler<RoutingContext> {
       }
       if (who.getJsonArray("models") != null) {
         headers.set(Headers.ALLOWED_MODELS, String.join(",", who.getJsonArray("models").stream().map(String::valueOf).toList()));
+      }
+      JsonArray budgets = who.getJsonArray("budgets");
+      if (budgets != null && !budgets.isEmpty()) {
+        headers.set(Headers.KEY_BUDGETS, budgets.encode());
       }
       ctx.next();
     });

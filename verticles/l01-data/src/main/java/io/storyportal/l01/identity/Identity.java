@@ -58,6 +58,11 @@ public final class Identity {
            "key_hash":{"type":"string","pattern":"^[0-9a-f]{64}$"},
            "scopes":{"type":"array","items":{"enum":["read:services","write:services","admin:platform"]}},
            "models":{"type":["array","null"],"maxItems":100,"items":{"type":"string","pattern":"^[A-Za-z0-9._:/@-]{1,200}$"}},
+           "budgets":{"type":["array","null"],"maxItems":10,"items":{"type":"object","additionalProperties":false,
+             "required":["period"],"properties":{"period":{"enum":["minute","hour","day","month"]},
+               "tokens":{"type":"integer","minimum":1},"requests":{"type":"integer","minimum":1},
+               "cost_usd":{"type":"number","exclusiveMinimum":0}},
+             "oneOf":[{"required":["tokens"]},{"required":["requests"]},{"required":["cost_usd"]}]}},
            "expires_at":{"type":"string","format":"date-time"}}}"""))
       .summary("Store a new API key (its salted hash only)"), this::createKey);
     ops.add(Operation.post("/api-keys/resolve", "l01.api_keys.resolve").roles(SERVICE).status(200)
@@ -119,12 +124,13 @@ public final class Identity {
     JsonObject in = call.input();
     OffsetDateTime expires = in.getString("expires_at") == null ? null : OffsetDateTime.parse(in.getString("expires_at"));
     JsonArray models = in.getJsonArray("models");
-    return pg.preparedQuery("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes, expires_at, models) "
-        + "SELECT $1::uuid, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1::uuid AND deleted_at IS NULL) "
+    return pg.preparedQuery("INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes, expires_at, models, budgets) "
+        + "SELECT $1::uuid, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1::uuid AND deleted_at IS NULL) "
         + "RETURNING " + KEY_COLUMNS)
       .execute(Tuple.of(in.getString("user_id"), in.getString("name"), in.getString("prefix"), in.getString("key_hash"),
         in.getJsonArray("scopes").stream().map(String::valueOf).toArray(String[]::new), expires)
-        .addValue(models == null ? null : models.stream().map(String::valueOf).toArray(String[]::new)))
+        .addValue(models == null ? null : models.stream().map(String::valueOf).toArray(String[]::new))
+        .addValue(in.getJsonArray("budgets")))
       .map(rows -> {
         if (rows.rowCount() == 0) {
           throw new PlatformException(404, "USER_NOT_FOUND", "no user " + in.getString("user_id"));
@@ -136,7 +142,7 @@ public final class Identity {
   private Future<Object> resolveKey(OperationCall call) {
     return pg.preparedQuery("UPDATE api_keys k SET last_used_at = now() FROM users u "
         + "WHERE k.key_hash = $1 AND u.id = k.user_id AND u.deleted_at IS NULL "
-        + "RETURNING k.id, k.user_id, k.name, k.prefix, k.scopes, k.models, k.expires_at, k.revoked_at, k.key_hash, "
+        + "RETURNING k.id, k.user_id, k.name, k.prefix, k.scopes, k.models, k.budgets, k.expires_at, k.revoked_at, k.key_hash, "
         + "u.username, u.roles, u.status, (k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired")
       .execute(Tuple.of(call.input().getString("key_hash")))
       .map(rows -> {
@@ -155,7 +161,8 @@ public final class Identity {
         }
         return (Object) new JsonObject().put("id", r.getUUID("id").toString()).put("user_id", r.getUUID("user_id").toString())
           .put("username", r.getString("username")).put("roles", new JsonArray(List.of(r.getArrayOfStrings("roles"))))
-          .put("scopes", new JsonArray(List.of(r.getArrayOfStrings("scopes")))).put("models", models(r)).put("key_hash", r.getString("key_hash"))
+          .put("scopes", new JsonArray(List.of(r.getArrayOfStrings("scopes")))).put("models", models(r)).put("budgets", r.getJsonArray("budgets"))
+          .put("key_hash", r.getString("key_hash"))
           .put("expires_at", r.getValue("expires_at") == null ? null : r.getValue("expires_at").toString());
       });
   }
@@ -183,7 +190,7 @@ public final class Identity {
       });
   }
 
-  private static final String KEY_COLUMNS = "id, user_id, name, prefix, scopes, models, expires_at, last_used_at, revoked_at, created_at";
+  private static final String KEY_COLUMNS = "id, user_id, name, prefix, scopes, models, budgets, expires_at, last_used_at, revoked_at, created_at";
 
   /** The models a key may call; null: any. */
   private static JsonArray models(Row r) {
@@ -194,7 +201,8 @@ public final class Identity {
   private static JsonObject key(Row r) {
     JsonObject k = new JsonObject().put("id", r.getUUID("id").toString()).put("user_id", r.getUUID("user_id").toString())
       .put("name", r.getString("name")).put("prefix", r.getString("prefix"))
-      .put("scopes", new JsonArray(List.of(r.getArrayOfStrings("scopes")))).put("models", models(r));
+      .put("scopes", new JsonArray(List.of(r.getArrayOfStrings("scopes")))).put("models", models(r))
+      .put("budgets", r.getJsonArray("budgets"));
     for (String t : List.of("expires_at", "last_used_at", "revoked_at", "created_at")) {
       Object v = r.getValue(t);
       k.put(t, v == null ? null : v.toString());
