@@ -152,6 +152,7 @@ public final class ApiGatewayLayer extends LayerVerticle {
     r.post("/auth/keys").handler(body).handler(this::createKey);
     r.get("/auth/keys").handler(ctx -> authenticate(ctx).compose(who -> apiKeys.list(who.userId()))
       .onSuccess(list -> send(ctx, 200, (JsonObject) list)).onFailure(err -> fail(ctx, err)));
+    r.patch("/auth/keys/:id").handler(body).handler(this::updateKey);
     r.delete("/auth/keys/:id").handler(ctx -> authenticate(ctx)
       .compose(who -> apiKeys.revoke(ctx.pathParam("id"), who.roles().contains("admin") ? null : who.userId()))
       .onSuccess(k -> send(ctx, 200, (JsonObject) k)).onFailure(err -> fail(ctx, err)));
@@ -226,6 +227,47 @@ public final class ApiGatewayLayer extends LayerVerticle {
       .put("roles", new JsonArray(who.roles().stream().sorted().toList())));
   }
 
+  /**
+   * The models and budgets a key request sets, as given (a null one: none; absent: not set):
+   * {@code models} the names or aliases the key may call through L04, {@code budgets} its own
+   * limits, each budget's shape checked by L01's schema for keys (a 400 naming the field).
+   */
+  private static JsonObject keyLimits(JsonObject in) {
+    JsonObject out = new JsonObject();
+    if (in.containsKey("models")) {
+      if (in.getValue("models") != null && (!(in.getValue("models") instanceof JsonArray a) || a.isEmpty() || a.size() > 100
+        || !a.stream().allMatch(m -> m instanceof String s && s.matches("[A-Za-z0-9._:/@-]{1,200}")))) {
+        throw PlatformException.badRequest("VALIDATION_FAILED", "models must be 1–100 model names", null);
+      }
+      out.put("models", in.getValue("models"));
+    }
+    if (in.containsKey("budgets")) {
+      if (in.getValue("budgets") != null && !(in.getValue("budgets") instanceof JsonArray)) {
+        throw PlatformException.badRequest("VALIDATION_FAILED", "budgets must be an array of {period, tokens | requests | cost_usd}", null);
+      }
+      out.put("budgets", in.getValue("budgets"));
+    }
+    return out;
+  }
+
+  /** Changes a key's models or budgets: its owner's, or any key for an admin; never with an API key. */
+  private void updateKey(RoutingContext ctx) {
+    JsonObject in = json(ctx);
+    if (in == null) {
+      return;
+    }
+    authenticate(ctx).compose(who -> {
+      if (who.apiKeyId() != null) {
+        throw new PlatformException(403, "FORBIDDEN", "API keys cannot change API keys; use a user's token");
+      }
+      JsonObject limits = keyLimits(in);
+      if (limits.isEmpty() || in.fieldNames().stream().anyMatch(f -> !f.equals("models") && !f.equals("budgets"))) {
+        throw PlatformException.badRequest("VALIDATION_FAILED", "a key's models and budgets can be changed, nothing else", null);
+      }
+      return apiKeys.update(ctx.pathParam("id"), who.roles().contains("admin") ? null : who.userId(), limits);
+    }).onSuccess(k -> send(ctx, 200, (JsonObject) k)).onFailure(err -> fail(ctx, err));
+  }
+
   private void createKey(RoutingContext ctx) {
     JsonObject in = json(ctx);
     if (in == null) {
@@ -262,20 +304,8 @@ public final class ApiGatewayLayer extends LayerVerticle {
         }
         expires = Instant.now().plus(d.intValue(), ChronoUnit.DAYS).toString();
       }
-      JsonArray models = null;
-      if (in.getValue("models") != null) {
-        // the models (or aliases) the key may call through L04; absent: any
-        if (!(in.getValue("models") instanceof JsonArray a) || a.isEmpty() || a.size() > 100
-          || !a.stream().allMatch(m -> m instanceof String s && s.matches("[A-Za-z0-9._:/@-]{1,200}"))) {
-          throw PlatformException.badRequest("VALIDATION_FAILED", "models must be 1–100 model names", null);
-        }
-        models = a;
-      }
-      if (in.getValue("budgets") != null && !(in.getValue("budgets") instanceof JsonArray)) {
-        throw PlatformException.badRequest("VALIDATION_FAILED", "budgets must be an array of {period, tokens | requests | cost_usd}", null);
-      }
-      // each budget's shape is checked by L01's schema for keys, which answers a 400 naming the field
-      return apiKeys.create(owner, name, scopes, expires, models, in.getJsonArray("budgets"));
+      JsonObject limits = keyLimits(in);
+      return apiKeys.create(owner, name, scopes, expires, limits.getJsonArray("models"), limits.getJsonArray("budgets"));
     }).onSuccess(created -> send(ctx, 201, created)).onFailure(err -> fail(ctx, err));
   }
 

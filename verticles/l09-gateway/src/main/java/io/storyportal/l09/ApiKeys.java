@@ -85,6 +85,15 @@ final class ApiKeys {
     return bus.request("l01.api_keys.revoke", in, self);
   }
 
+  /** Sets a key's models or budgets ({@code limits}), of {@code ownerOrNull} when given; 404 if there is no such unrevoked key. */
+  Future<Object> update(String id, String ownerOrNull, JsonObject limits) {
+    JsonObject in = limits.copy().put("id", id);
+    if (ownerOrNull != null) {
+      in.put("user_id", ownerOrNull);
+    }
+    return bus.request("l01.api_keys.update", in, self);
+  }
+
   String hash(String key) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");

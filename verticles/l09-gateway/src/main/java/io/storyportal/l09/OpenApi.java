@@ -94,6 +94,10 @@ final class OpenApi {
     paths.put("/auth/refresh", post("Rotate a refresh token (a reused one revokes its family)", true));
     paths.put("/auth/revoke", post("Revoke an access token or a refresh token's family", true));
     paths.put("/auth/keys", post("Create an API key (shown once)", false).put("get", simple("The caller's API keys", false)));
+    JsonArray keyId = new JsonArray().add(new JsonObject().put("name", "id").put("in", "path").put("required", true).put("schema", str()));
+    paths.put("/auth/keys/{id}", new JsonObject()
+      .put("patch", post("Change a key's models or budgets (null: none)", false).getJsonObject("post").put("parameters", keyId))
+      .put("delete", simple("Revoke an API key", false).put("parameters", keyId.copy())));
     paths.put("/auth/me", new JsonObject().put("get", simple("The caller's identity", false)));
     paths.put("/.well-known/jwks.json", new JsonObject().put("get", simple("Public keys of the token signers", true)));
   }

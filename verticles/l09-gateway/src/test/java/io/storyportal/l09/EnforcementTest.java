@@ -278,6 +278,50 @@ class EnforcementTest {
       "authorization", "Bearer " + admin), 400, "VALIDATION_FAILED");
   }
 
+  @Test
+  void aKeysModelsAndBudgetsChangeWithoutANewKeyByItsOwnerOrAnAdminOnly() {
+    int gw = f.gateway.actualPort();
+    HttpResponse<Buffer> made = f.send(gw, HttpMethod.POST, "/auth/keys", new JsonObject().put("name", "changing")
+      .put("scopes", new JsonArray().add("read:services").add("write:services").add("admin:platform"))
+      .put("budgets", new JsonArray().add(new JsonObject().put("period", "day").put("requests", 1))), "authorization", "Bearer " + admin);
+    String key = made.bodyAsJsonObject().getString("key");
+    String id = made.bodyAsJsonObject().getString("id");
+    JsonObject chat = new JsonObject().put("model", "llama3.2")
+      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")));
+    assertError(f.send(gw, HttpMethod.POST, "/api/v1/l04/chat", chat, "x-api-key", key), 503, "NO_BACKEND_AVAILABLE");
+    assertError(f.send(gw, HttpMethod.POST, "/api/v1/l04/chat", chat, "x-api-key", key), 429, "REQUEST_LIMIT_REACHED");
+
+    // raised to 3 a day: the key's next call is admitted (the gateway verifies keys on every call)
+    HttpResponse<Buffer> raised = f.send(gw, HttpMethod.PATCH, "/auth/keys/" + id, new JsonObject().put("budgets", new JsonArray()
+      .add(new JsonObject().put("period", "day").put("requests", 3))), "authorization", "Bearer " + admin);
+    assertThat(raised.statusCode()).as(raised.bodyAsString()).isEqualTo(200);
+    assertThat(raised.bodyAsJsonObject().getJsonArray("budgets").getJsonObject(0).getInteger("requests")).isEqualTo(3);
+    assertError(f.send(gw, HttpMethod.POST, "/api/v1/l04/chat", chat, "x-api-key", key), 503, "NO_BACKEND_AVAILABLE");
+    // budgets lifted, models narrowed: what is left out stays, null clears
+    HttpResponse<Buffer> narrowed = f.send(gw, HttpMethod.PATCH, "/auth/keys/" + id, new JsonObject().putNull("budgets")
+      .put("models", new JsonArray().add("mistral")), "authorization", "Bearer " + admin);
+    assertThat(narrowed.bodyAsJsonObject().getValue("budgets")).isNull();
+    assertError(f.send(gw, HttpMethod.POST, "/api/v1/l04/chat", chat, "x-api-key", key), 403, "MODEL_NOT_ALLOWED");
+    HttpResponse<Buffer> kept = f.send(gw, HttpMethod.PATCH, "/auth/keys/" + id, new JsonObject().put("budgets", new JsonArray()
+      .add(new JsonObject().put("period", "minute").put("tokens", 1000))), "authorization", "Bearer " + admin);
+    assertThat(kept.bodyAsJsonObject().getJsonArray("models")).containsExactly("mistral");
+
+    // not with the key itself, not by another user, nothing but models and budgets, each well formed
+    assertError(f.send(gw, HttpMethod.PATCH, "/auth/keys/" + id, new JsonObject().putNull("models"), "x-api-key", key), 403, "FORBIDDEN");
+    assertError(f.send(gw, HttpMethod.PATCH, "/auth/keys/" + id, new JsonObject().putNull("models"), "authorization", "Bearer " + viewer),
+      404, "API_KEY_NOT_FOUND");
+    for (JsonObject bad : List.of(new JsonObject(), new JsonObject().put("name", "renamed"), new JsonObject().putNull("models").put("scopes", "x"),
+        new JsonObject().put("budgets", new JsonArray().add(new JsonObject().put("period", "day"))), new JsonObject().put("models", new JsonArray()))) {
+      assertError(f.send(gw, HttpMethod.PATCH, "/auth/keys/" + id, bad, "authorization", "Bearer " + admin), 400, "VALIDATION_FAILED");
+    }
+    assertError(f.send(gw, HttpMethod.PATCH, "/auth/keys/" + java.util.UUID.randomUUID(), new JsonObject().putNull("models"),
+      "authorization", "Bearer " + admin), 404, "API_KEY_NOT_FOUND");
+    // a revoked key stays revoked and unchanged
+    f.send(gw, HttpMethod.DELETE, "/auth/keys/" + id, null, "authorization", "Bearer " + admin);
+    assertError(f.send(gw, HttpMethod.PATCH, "/auth/keys/" + id, new JsonObject().putNull("models"), "authorization", "Bearer " + admin),
+      404, "API_KEY_NOT_FOUND");
+  }
+
   private static Throwable awaitFailure(io.vertx.core.Future<?> f) {
     try {
       f.await();

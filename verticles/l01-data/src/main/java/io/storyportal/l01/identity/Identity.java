@@ -57,14 +57,18 @@ public final class Identity {
            "name":{"type":"string","minLength":1,"maxLength":200},"prefix":{"type":"string","maxLength":32},
            "key_hash":{"type":"string","pattern":"^[0-9a-f]{64}$"},
            "scopes":{"type":"array","items":{"enum":["read:services","write:services","admin:platform"]}},
-           "models":{"type":["array","null"],"maxItems":100,"items":{"type":"string","pattern":"^[A-Za-z0-9._:/@-]{1,200}$"}},
-           "budgets":{"type":["array","null"],"maxItems":10,"items":{"type":"object","additionalProperties":false,
-             "required":["period"],"properties":{"period":{"enum":["minute","hour","day","month"]},
-               "tokens":{"type":"integer","minimum":1},"requests":{"type":"integer","minimum":1},
-               "cost_usd":{"type":"number","exclusiveMinimum":0}},
-             "oneOf":[{"required":["tokens"]},{"required":["requests"]},{"required":["cost_usd"]}]}},
-           "expires_at":{"type":"string","format":"date-time"}}}"""))
+           "models":""" + KEY_MODELS + """
+           ,"budgets":""" + KEY_BUDGETS + """
+           ,"expires_at":{"type":"string","format":"date-time"}}}"""))
       .summary("Store a new API key (its salted hash only)"), this::createKey);
+    ops.add(Operation.of(io.vertx.core.http.HttpMethod.PATCH, "/api-keys/{id}", "l01.api_keys.update").roles(SERVICE)
+      .schema(new JsonObject("""
+        {"type":"object","additionalProperties":false,"required":["id"],"anyOf":[{"required":["models"]},{"required":["budgets"]}],
+         "properties":{"id":{"type":"string","pattern":"^[0-9a-fA-F-]{36}$"},"user_id":{"type":"string","pattern":"^[0-9a-fA-F-]{36}$"},
+           "models":""" + KEY_MODELS + """
+           ,"budgets":""" + KEY_BUDGETS + "}}"))
+      .summary("Change a key's models or budgets (null: none); of user_id, when given; 404 if there is no such unrevoked key"),
+      this::updateKey);
     ops.add(Operation.post("/api-keys/resolve", "l01.api_keys.resolve").roles(SERVICE).status(200)
       .schema(new JsonObject("""
         {"type":"object","additionalProperties":false,"required":["key_hash"],
@@ -136,6 +140,36 @@ public final class Identity {
           throw new PlatformException(404, "USER_NOT_FOUND", "no user " + in.getString("user_id"));
         }
         return (Object) Reply.of(key(rows.iterator().next()), 201);
+      });
+  }
+
+  /** The models a key may call: 1–100 names or aliases; null, any. */
+  private static final String KEY_MODELS = """
+    {"type":["array","null"],"minItems":1,"maxItems":100,"items":{"type":"string","pattern":"^[A-Za-z0-9._:/@-]{1,200}$"}}""";
+
+  /** A key's own budgets: up to 10, each one limit per period; null, none. */
+  private static final String KEY_BUDGETS = """
+    {"type":["array","null"],"maxItems":10,"items":{"type":"object","additionalProperties":false,
+      "required":["period"],"properties":{"period":{"enum":["minute","hour","day","month"]},
+        "tokens":{"type":"integer","minimum":1},"requests":{"type":"integer","minimum":1},
+        "cost_usd":{"type":"number","exclusiveMinimum":0}},
+      "oneOf":[{"required":["tokens"]},{"required":["requests"]},{"required":["cost_usd"]}]}}""";
+
+  /** Sets what the input names of a key's models and budgets; fields left out stay as they are. */
+  private Future<Object> updateKey(OperationCall call) {
+    JsonObject in = call.input();
+    JsonArray models = in.getJsonArray("models");
+    return pg.preparedQuery("UPDATE api_keys SET models = CASE WHEN $3 THEN $4 ELSE models END, "
+        + "budgets = CASE WHEN $5 THEN $6::jsonb ELSE budgets END "
+        + "WHERE id = $1::uuid AND ($2::uuid IS NULL OR user_id = $2::uuid) AND revoked_at IS NULL RETURNING " + KEY_COLUMNS)
+      .execute(Tuple.of(in.getString("id"), in.getString("user_id"), in.containsKey("models"),
+          models == null ? null : models.stream().map(String::valueOf).toArray(String[]::new))
+        .addValue(in.containsKey("budgets")).addValue(in.getJsonArray("budgets")))
+      .map(rows -> {
+        if (rows.rowCount() == 0) {
+          throw new PlatformException(404, "API_KEY_NOT_FOUND", "no unrevoked API key " + in.getString("id"));
+        }
+        return (Object) key(rows.iterator().next());
       });
   }
 
