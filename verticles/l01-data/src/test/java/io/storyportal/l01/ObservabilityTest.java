@@ -327,6 +327,27 @@ class ObservabilityTest {
     assertThat(after.stream().map(o -> ((JsonObject) o).getValue("api_key_id")).filter(java.util.Objects::nonNull).toList()).isEmpty();
   }
 
+  @Test
+  void aModelCallSentAgainWithItsIdIsWrittenOnce() {
+    String caller = "again-" + UUID.randomUUID();
+    String id = UUID.randomUUID().toString();
+    JsonObject row = new JsonObject().put("id", id).put("caller", caller).put("model", "llama3.2").put("status", "success")
+      .put("prompt_tokens", 5);
+    JsonObject batch = new JsonObject().put("rows", new JsonArray().add(row).add(row.copy().put("id", UUID.randomUUID().toString())));
+    HttpResponse<Buffer> first = F.post("/llm-requests/batch", batch);
+    assertThat(first.statusCode()).isEqualTo(201);
+    assertThat(first.bodyAsJsonObject().getJsonArray("ids").getString(0)).isEqualTo(id);
+    // the answer was lost and L04 sends the batch again: same ids, nothing written twice
+    HttpResponse<Buffer> again = F.post("/llm-requests/batch", batch);
+    assertThat(again.statusCode()).isEqualTo(201);
+    assertThat(again.bodyAsJsonObject().getJsonArray("ids")).isEqualTo(first.bodyAsJsonObject().getJsonArray("ids"));
+    assertThat(F.post("/llm-requests", row).bodyAsJsonObject().getString("id")).isEqualTo(id);
+    JsonObject listed = F.get("/llm-requests?caller=" + caller).bodyAsJsonObject();
+    assertThat(listed.getJsonArray("items")).hasSize(2);
+    assertThat(listed.getJsonObject("totals").getLong("prompt_tokens")).isEqualTo(10);
+    assertError(F.post("/llm-requests", row.copy().put("id", "not-a-uuid")), 400, "VALIDATION_FAILED");
+  }
+
   /** A user with one API key, written straight into the tables: {user id, key id}. */
   static String[] newUserWithKey() {
     String userId = F.sql.preparedQuery("INSERT INTO users (username, password_hash) VALUES ($1, 'x') RETURNING id")

@@ -26,9 +26,13 @@ import java.util.ArrayDeque;
  * the calls that finish meanwhile wait in a queue and go together in the next one
  * ({@code l01.llm_requests.record_batch}, at most {@link #MAX_BATCH} rows, one transaction). A call
  * at a quiet time is sent at once; under load L01 does one round trip for many calls instead of
- * one each. The queue is bounded ({@code models.accounting.maxPending}): when L01 cannot keep up
- * the oldest rows are dropped and counted ({@code llm_requests_unrecorded_total}), as are rows L01
- * refused or could not be reached for. {@link #flush} sends what is queued when L04 stops.
+ * one each. When L01 cannot be reached (no node serves it, a timeout, a 5xx: a restart, a
+ * rolling deploy) the batch goes back to the front of the queue and is sent again after a backoff
+ * (0.5 s doubling to 30 s); each row carries an id L04 gave it, which L01 writes once however
+ * often it is sent, so a batch whose answer was lost is not recorded twice. The queue is bounded
+ * ({@code models.accounting.maxPending}): when L01 cannot keep up or stays away the oldest rows
+ * are dropped and counted ({@code llm_requests_unrecorded_total}), as are rows L01 refused.
+ * {@link #flush} sends what is queued when L04 stops.
  */
 public final class Accounting {
 
@@ -38,6 +42,11 @@ public final class Accounting {
   /** The most rows one record request carries (L01's limit for {@code record_batch}). */
   static final int MAX_BATCH = 500;
 
+  /** The first wait before a batch L01 could not take is sent again; it doubles up to {@link #MAX_BACKOFF_MS}. */
+  static final long FIRST_BACKOFF_MS = 500;
+  static final long MAX_BACKOFF_MS = 30_000;
+
+  private final io.vertx.core.Vertx vertx;
   private final BusClient bus;
   private final JsonObject prices;
   private final int maxPending;
@@ -45,8 +54,12 @@ public final class Accounting {
   private boolean inFlight;
   private Promise<Void> drained;
   private boolean warned;
+  private long backoffMs;
+  /** The timer that sends again after a backoff (-1: none waiting). */
+  private long retryTimer = -1;
 
-  public Accounting(BusClient bus, JsonObject prices, int maxPending) {
+  public Accounting(io.vertx.core.Vertx vertx, BusClient bus, JsonObject prices, int maxPending) {
+    this.vertx = vertx;
     this.bus = bus;
     this.prices = prices == null ? new JsonObject() : prices;
     this.maxPending = Math.max(1, maxPending);
@@ -140,7 +153,7 @@ public final class Accounting {
       pending.poll();
       unrecorded(1, "L01 is not keeping up: the queue of " + maxPending + " calls to record is full");
     }
-    pending.add(row);
+    pending.add(row.put("id", java.util.UUID.randomUUID().toString()));
     if (!inFlight) {
       sendNext();
     }
@@ -159,17 +172,27 @@ public final class Accounting {
       return;
     }
     inFlight = true;
-    JsonArray batch = new JsonArray();
-    while (!pending.isEmpty() && batch.size() < MAX_BATCH) {
-      batch.add(pending.poll());
+    java.util.List<JsonObject> rows = new java.util.ArrayList<>();
+    while (!pending.isEmpty() && rows.size() < MAX_BATCH) {
+      rows.add(pending.poll());
     }
+    JsonArray batch = new JsonArray(new java.util.ArrayList<Object>(rows));
     bus.request("l01.llm_requests.record_batch", new JsonObject().put("rows", batch), SELF).onComplete(ar -> {
       if (ar.succeeded()) {
         warned = false;
+        backoffMs = 0;
         sendNext();
+      } else if (unreachable(ar.cause())) {
+        requeue(rows, "L01 cannot take them now (" + ar.cause().getMessage() + ")");
       } else if (batch.size() > 1 && io.storyportal.kernel.PlatformException.of(ar.cause()).status() == 400) {
         // L01 refused a row, and with it the batch: the others are recorded one by one
-        oneByOne(batch).onComplete(v -> sendNext());
+        oneByOne(rows).onComplete(again -> {
+          if (again.result().isEmpty()) {
+            sendNext();
+          } else {
+            requeue(again.result(), "L01 went away while rows were sent one by one");
+          }
+        });
       } else {
         unrecorded(batch.size(), ar.cause().getMessage());
         sendNext();
@@ -177,14 +200,52 @@ public final class Accounting {
     });
   }
 
-  /** Sends the rows of a refused batch each on its own ({@code l01.llm_requests.record}); only the bad ones are lost. */
-  private Future<Void> oneByOne(JsonArray rows) {
-    java.util.List<Future<Object>> sent = new java.util.ArrayList<>();
-    for (int i = 0; i < rows.size(); i++) {
-      sent.add(bus.request("l01.llm_requests.record", rows.getJsonObject(i), SELF)
-        .onFailure(err -> unrecorded(1, "L01 refused a row: " + err.getMessage())));
+  /** L01 did not take the rows but may later: nobody serves it now, it timed out, or it failed (5xx, 429). */
+  private static boolean unreachable(Throwable err) {
+    int status = io.storyportal.kernel.PlatformException.of(err).status();
+    return status >= 500 || status == 429;
+  }
+
+  /** Puts {@code rows} back at the front of the queue (the oldest beyond its bound dropped) and sends again after a backoff. */
+  private void requeue(java.util.List<JsonObject> rows, String why) {
+    for (int i = rows.size() - 1; i >= 0; i--) {
+      pending.addFirst(rows.get(i));
     }
-    return Future.join(sent).otherwiseEmpty().mapEmpty();
+    int dropped = 0;
+    while (pending.size() > maxPending) {
+      pending.pollFirst();
+      dropped++;
+    }
+    if (dropped > 0) {
+      unrecorded(dropped, "L01 has been away long enough to fill the queue of " + maxPending + " calls to record");
+    }
+    backoffMs = backoffMs == 0 ? FIRST_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+    if (backoffMs == FIRST_BACKOFF_MS) {
+      LOG.warn("{} model calls wait to be recorded in llm_requests: {}; sending again", pending.size(), why);
+    }
+    retryTimer = vertx.setTimer(backoffMs, id -> {
+      retryTimer = -1;
+      sendNext();
+    });
+  }
+
+  /**
+   * Sends the rows of a refused batch each on its own ({@code l01.llm_requests.record}); only the
+   * bad ones are lost. Completes with the rows L01 could not be reached for, to be sent again.
+   */
+  private Future<java.util.List<JsonObject>> oneByOne(java.util.List<JsonObject> rows) {
+    java.util.List<Future<Object>> sent = new java.util.ArrayList<>();
+    java.util.List<JsonObject> again = new java.util.ArrayList<>();
+    for (JsonObject row : rows) {
+      sent.add(bus.request("l01.llm_requests.record", row, SELF).onFailure(err -> {
+        if (unreachable(err)) {
+          again.add(row);
+        } else {
+          unrecorded(1, "L01 refused a row: " + err.getMessage());
+        }
+      }));
+    }
+    return Future.join(sent).otherwiseEmpty().map(v -> again);
   }
 
   private void unrecorded(int rows, String why) {
@@ -202,6 +263,11 @@ public final class Accounting {
     }
     if (drained == null) {
       drained = Promise.promise();
+    }
+    if (retryTimer != -1 && vertx.cancelTimer(retryTimer)) {
+      // stopping: send now rather than after the backoff
+      retryTimer = -1;
+      sendNext();
     }
     return drained.future();
   }

@@ -80,7 +80,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
     ChatRouter router = new ChatRouter(vertx, new UpstreamStream.Upstream(upstream, connections, watch), backends, timeouts,
       models.getInteger("maxAttempts", 3), models.getLong("retryBackoffMs", 100L), queue,
       conf().getJsonObject("instances", new JsonObject()).getInteger("l04", 1));
-    accounting = new Accounting(bus, models.getJsonObject("prices"),
+    accounting = new Accounting(vertx, bus, models.getJsonObject("prices"),
       models.getJsonObject("accounting", new JsonObject()).getInteger("maxPending", 10_000));
     aliases = new ModelAliases(models.getJsonObject("aliases"));
     Budgets budgets = new Budgets(redis, models.getJsonArray("budgets"));

@@ -47,7 +47,7 @@ class AccountingTest {
   }
 
   void create(int maxPending) {
-    accounting = new Accounting(new BusClient(vertx, 5000, StreamSettings.DEFAULTS), new JsonObject(), maxPending);
+    accounting = new Accounting(vertx, new BusClient(vertx, 5000, StreamSettings.DEFAULTS), new JsonObject(), maxPending);
   }
 
   /** Runs on the accounting's event loop, as L04's calls do. */
@@ -158,6 +158,54 @@ class AccountingTest {
     assertThat(single).containsExactlyInAnyOrder("c2", "c3", "c4");
     on(accounting::flush).await();
     assertThat(unrecorded() - before).as("only the bad row").isEqualTo(1);
+  }
+
+  @Test
+  void rowsL01CannotTakeNowWaitAtTheFrontAndGoAgainWithTheirIdsAfterABackoff() {
+    create(100);
+    double before = unrecorded();
+    recordCalls("c1");
+    awaitBatches(1);
+    String id = batches.get(0).body().getJsonArray("rows").getJsonObject(0).getString("id");
+    assertThat(id).as("a row carries the id L01 writes it with, once").hasSize(36);
+    recordCalls("c2");
+    long failedAt = System.nanoTime();
+    batches.get(0).fail(503, "no node serves l01.llm_requests.record_batch");
+    awaitBatches(2);
+    assertThat((System.nanoTime() - failedAt) / 1_000_000).as("sent again after the backoff").isGreaterThanOrEqualTo(Accounting.FIRST_BACKOFF_MS - 50);
+    assertThat(ids(batches.get(1))).containsExactly("c1", "c2");
+    assertThat(batches.get(1).body().getJsonArray("rows").getJsonObject(0).getString("id")).isEqualTo(id);
+    // away again (a timeout: the rows may even have been written, which their ids make harmless)
+    batches.get(1).fail(504, "timed out");
+    awaitBatches(3);
+    assertThat(ids(batches.get(2))).containsExactly("c1", "c2");
+    batches.get(2).reply(new JsonObject().put("ids", new JsonArray()));
+    on(accounting::flush).await();
+    assertThat(unrecorded() - before).as("nothing lost").isZero();
+    // back to normal: the next call goes at once
+    recordCalls("c3");
+    awaitBatches(4);
+    assertThat(ids(batches.get(3))).containsExactly("c3");
+  }
+
+  @Test
+  void whileL01IsAwayTheQueueStaysBoundedAndStoppingSendsAtOnce() {
+    create(2);
+    double before = unrecorded();
+    recordCalls("c1");
+    awaitBatches(1);
+    recordCalls("c2", "c3");
+    batches.get(0).fail(503, "away");
+    // c1 back at the front of a full queue: the oldest call is dropped and counted
+    UpstreamConnectionsTest.await(() -> unrecorded() - before == 1, "the oldest dropped");
+    assertThat(on(accounting::pending)).isEqualTo(2);
+    long flushAt = System.nanoTime();
+    Future<Void> flushed = on(accounting::flush);
+    awaitBatches(2);
+    assertThat((System.nanoTime() - flushAt) / 1_000_000).as("stopping does not wait out the backoff").isLessThan(Accounting.FIRST_BACKOFF_MS);
+    assertThat(ids(batches.get(1))).containsExactly("c2", "c3");
+    batches.get(1).reply(new JsonObject());
+    flushed.await();
   }
 
   @Test

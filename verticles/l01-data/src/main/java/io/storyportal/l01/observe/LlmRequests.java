@@ -21,7 +21,8 @@ public final class LlmRequests {
 
   public static final JsonObject RECORD_SCHEMA = new JsonObject("""
     {"type":"object","additionalProperties":false,"required":["caller","model","status"],
-     "properties":{"request_id":{"type":["string","null"],"maxLength":128},"caller":{"type":"string","maxLength":200},
+     "properties":{"id":{"type":"string","pattern":"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},
+       "request_id":{"type":["string","null"],"maxLength":128},"caller":{"type":"string","maxLength":200},
        "api_key_id":{"type":["string","null"],"maxLength":64},"end_user":{"type":["string","null"],"maxLength":200},
        "model":{"type":"string","minLength":1,"maxLength":200},"backend":{"type":["string","null"],"maxLength":200},
        "prompt_tokens":{"type":"integer","minimum":0},"completion_tokens":{"type":"integer","minimum":0},
@@ -70,9 +71,14 @@ public final class LlmRequests {
         .put("maxItems", maxRows).put("items", RECORD_SCHEMA)));
   }
 
+  /**
+   * A row with the id its sender gave it is written once: sent again (its answer was lost), it
+   * conflicts, writes nothing and returns no row.
+   */
   private static final String INSERT = "INSERT INTO llm_requests (request_id, caller, model, backend, prompt_tokens, completion_tokens, "
-    + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, api_key_id, request, response, end_user) VALUES ($1,$2,$3,$4,$5,"
-    + "$6,$7,$8,$9,$10,$11,$12,$13,(SELECT id FROM api_keys WHERE id = $14),$15,$16,$17) RETURNING id";
+    + "ttft_ms, latency_ms, cost_usd, status, error, cached, streamed, api_key_id, request, response, end_user, id) VALUES ($1,$2,$3,$4,$5,"
+    + "$6,$7,$8,$9,$10,$11,$12,$13,(SELECT id FROM api_keys WHERE id = $14),$15,$16,$17,coalesce($18, gen_random_uuid())) "
+    + "ON CONFLICT (id) DO NOTHING RETURNING id";
 
   /**
    * Records one call. The API key it was made with is kept when it names a key L01 has; an id that
@@ -82,7 +88,7 @@ public final class LlmRequests {
   public Future<Reply> record(OperationCall call) {
     return pool.preparedQuery(INSERT).execute(row(call.input()))
       .recover(err -> Future.failedFuture(PgErrors.map(err)))
-      .map(rows -> Reply.of(new JsonObject().put("id", rows.iterator().next().getUUID("id").toString()), 201));
+      .map(rows -> Reply.of(new JsonObject().put("id", idOf(rows, call.input())), 201));
   }
 
   /**
@@ -99,11 +105,17 @@ public final class LlmRequests {
       .recover(err -> Future.failedFuture(PgErrors.map(err)))
       .map(result -> {
         JsonArray ids = new JsonArray();
+        int i = 0;
         for (var r = result; r != null; r = r.next()) {
-          ids.add(r.iterator().next().getUUID("id").toString());
+          ids.add(idOf(r, in.getJsonObject(i++)));
         }
         return Reply.of(new JsonObject().put("ids", ids), 201);
       });
+  }
+
+  /** The id a row was written with; for a row written before (same id, no row returned), the id it was sent with. */
+  private static String idOf(io.vertx.sqlclient.RowSet<Row> written, JsonObject sent) {
+    return written.rowCount() > 0 ? written.iterator().next().getUUID("id").toString() : sent.getString("id");
   }
 
   private static Tuple row(JsonObject r) {
@@ -113,7 +125,7 @@ public final class LlmRequests {
       .addValue(BigDecimal.valueOf(r.getDouble("cost_usd", 0.0))).addValue(r.getString("status"))
       .addValue(r.getString("error")).addValue(r.getBoolean("cached", false)).addValue(r.getBoolean("streamed", false))
       .addValue(uuidOrNull(r.getString("api_key_id"))).addValue(r.getJsonObject("request")).addValue(r.getJsonObject("response"))
-      .addValue(r.getString("end_user"));
+      .addValue(r.getString("end_user")).addValue(r.getString("id") == null ? null : java.util.UUID.fromString(r.getString("id")));
   }
 
   /** An API key id as the uuid column compares it (by its index); one that is none, or no uuid, is null, which matches no row. */
