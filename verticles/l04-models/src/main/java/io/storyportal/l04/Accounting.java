@@ -57,6 +57,8 @@ public final class Accounting {
   private long backoffMs;
   /** The timer that sends again after a backoff (-1: none waiting). */
   private long retryTimer = -1;
+  /** L04 is stopping ({@link #flush}): what L01 cannot take now is given up, not sent again later. */
+  private boolean stopping;
 
   public Accounting(io.vertx.core.Vertx vertx, BusClient bus, JsonObject prices, int maxPending) {
     this.vertx = vertx;
@@ -208,6 +210,12 @@ public final class Accounting {
 
   /** Puts {@code rows} back at the front of the queue (the oldest beyond its bound dropped) and sends again after a backoff. */
   private void requeue(java.util.List<JsonObject> rows, String why) {
+    if (stopping) {
+      unrecorded(rows.size() + pending.size(), "L04 is stopping and " + why);
+      pending.clear();
+      sendNext();
+      return;
+    }
     for (int i = rows.size() - 1; i >= 0; i--) {
       pending.addFirst(rows.get(i));
     }
@@ -256,7 +264,11 @@ public final class Accounting {
     }
   }
 
-  /** Completes once every call recorded so far has been sent and answered (or given up on). */
+  /**
+   * Completes once every call recorded so far has been sent and answered (or given up on): L04
+   * stops. A batch waiting out a backoff is sent at once; what L01 cannot take then is counted
+   * lost rather than waited for.
+   */
   public Future<Void> flush() {
     if (!inFlight) {
       return Future.succeededFuture();
@@ -264,8 +276,9 @@ public final class Accounting {
     if (drained == null) {
       drained = Promise.promise();
     }
+    stopping = true;
     if (retryTimer != -1 && vertx.cancelTimer(retryTimer)) {
-      // stopping: send now rather than after the backoff
+      // stopping: send now rather than after the backoff, once
       retryTimer = -1;
       sendNext();
     }

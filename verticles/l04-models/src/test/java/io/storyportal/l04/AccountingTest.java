@@ -209,6 +209,25 @@ class AccountingTest {
   }
 
   @Test
+  void stoppingWhileL01IsStillAwayGivesUpAtOnceAndCountsWhatIsLost() {
+    create(100);
+    double before = unrecorded();
+    recordCalls("c1");
+    awaitBatches(1);
+    recordCalls("c2");
+    batches.get(0).fail(503, "away");
+    Future<Void> flushed = on(accounting::flush);
+    // the batch waiting out its backoff is sent at once (or, if the failure arrived after the flush, given up on at once)
+    UpstreamConnectionsTest.await(() -> batches.size() == 2 || flushed.isComplete(), "a last try or giving up");
+    if (batches.size() == 2) {
+      batches.get(1).fail(503, "still away");
+    }
+    flushed.await();
+    assertThat(unrecorded() - before).isEqualTo(2);
+    assertThat(on(accounting::pending)).isZero();
+  }
+
+  @Test
   void aBatchCarriesAtMostL01sLimit() {
     create(10_000);
     recordCalls("first");
