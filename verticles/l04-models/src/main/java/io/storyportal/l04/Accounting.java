@@ -26,8 +26,8 @@ import java.util.ArrayDeque;
  * the calls that finish meanwhile wait in a queue and go together in the next one
  * ({@code l01.llm_requests.record_batch}, at most {@link #MAX_BATCH} rows, one transaction). A call
  * at a quiet time is sent at once; under load L01 does one round trip for many calls instead of
- * one each. When L01 cannot be reached (no node serves it, a timeout, a 5xx: a restart, a
- * rolling deploy) the batch goes back to the front of the queue and is sent again after a backoff
+ * one each. When L01 cannot be reached (no node serves it or its database is away, a timeout:
+ * a restart, a rolling deploy) the batch goes back to the front of the queue and is sent again after a backoff
  * (0.5 s doubling to 30 s); each row carries an id L04 gave it, which L01 writes once however
  * often it is sent, so a batch whose answer was lost is not recorded twice. The queue is bounded
  * ({@code models.accounting.maxPending}): when L01 cannot keep up or stays away the oldest rows
@@ -186,8 +186,9 @@ public final class Accounting {
         sendNext();
       } else if (unreachable(ar.cause())) {
         requeue(rows, "L01 cannot take them now (" + ar.cause().getMessage() + ")");
-      } else if (batch.size() > 1 && io.storyportal.kernel.PlatformException.of(ar.cause()).status() == 400) {
-        // L01 refused a row, and with it the batch: the others are recorded one by one
+      } else if (batch.size() > 1 && io.storyportal.kernel.PlatformException.of(ar.cause()).status() / 100 == 4
+        || batch.size() > 1 && io.storyportal.kernel.PlatformException.of(ar.cause()).status() == 500) {
+        // L01 refused a row (or failed on one), and with it the batch: the others are recorded one by one
         oneByOne(rows).onComplete(again -> {
           if (again.result().isEmpty()) {
             sendNext();
@@ -202,10 +203,14 @@ public final class Accounting {
     });
   }
 
-  /** L01 did not take the rows but may later: nobody serves it now, it timed out, or it failed (5xx, 429). */
+  /**
+   * L01 did not take the rows but may later: nobody serves it now or its database is away (503),
+   * it timed out (504), or it is shedding load (429). A 500 is a failure of the rows themselves,
+   * which sending them again would repeat: it is not retried.
+   */
   private static boolean unreachable(Throwable err) {
     int status = io.storyportal.kernel.PlatformException.of(err).status();
-    return status >= 500 || status == 429;
+    return status == 503 || status == 504 || status == 429;
   }
 
   /** Puts {@code rows} back at the front of the queue (the oldest beyond its bound dropped) and sends again after a backoff. */

@@ -228,6 +228,35 @@ class AccountingTest {
   }
 
   @Test
+  void aBatchL01FailsOnIsNotRepeatedButSentRowByRowAndARowL01IsAwayForWaits() {
+    create(100);
+    List<String> single = new CopyOnWriteArrayList<>();
+    vertx.eventBus().<JsonObject>consumer("l01.llm_requests.record", m -> {
+      String id = m.body().getString("request_id");
+      single.add(id);
+      switch (id) {
+        case "c2" -> m.fail(500, "a row L01 fails on");
+        case "c3" -> m.fail(503, "database away");
+        default -> m.reply(new JsonObject().put("id", "x"));
+      }
+    }).completion().await();
+    double before = unrecorded();
+    recordCalls("c1");
+    awaitBatches(1);
+    recordCalls("c2", "c3", "c4");
+    batches.get(0).reply(new JsonObject().put("ids", new JsonArray()));
+    awaitBatches(2);
+    batches.get(1).fail(500, "internal error");
+    // row by row: c2 lost (a 500 again), c4 written, c3 back in the queue and sent again after the backoff
+    awaitBatches(3);
+    assertThat(single).containsExactlyInAnyOrder("c2", "c3", "c4");
+    assertThat(ids(batches.get(2))).containsExactly("c3");
+    batches.get(2).reply(new JsonObject());
+    on(accounting::flush).await();
+    assertThat(unrecorded() - before).as("only the row L01 failed on").isEqualTo(1);
+  }
+
+  @Test
   void aBatchCarriesAtMostL01sLimit() {
     create(10_000);
     recordCalls("first");
