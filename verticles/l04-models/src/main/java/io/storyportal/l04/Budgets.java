@@ -75,10 +75,6 @@ public final class Budgets {
    */
   public record Subjects(String user, String key, String endUser, String keyBudgets) {
 
-    public Subjects(String user, String key, String endUser) {
-      this(user, key, endUser, null);
-    }
-
     /** The subjects of {@code call}, with the end user it named. */
     static Subjects of(io.storyportal.kernel.op.OperationCall call, String endUser) {
       return new Subjects(call.principal(), call.header(Headers.API_KEY_ID), endUser, call.header(Headers.KEY_BUDGETS));
@@ -202,9 +198,11 @@ public final class Budgets {
     // budgets of one subject, period and unit (a default for every key and one key's own) share a
     // counter, which is read or counted once
     List<Request> batch = new ArrayList<>();
+    List<String> keys = new ArrayList<>(list.size());
     Map<String, Integer> answerAt = new java.util.LinkedHashMap<>();
     for (Budget b : list) {
       String k = redisKey(b, who.of(b.scope()), now);
+      keys.add(k);
       if (answerAt.containsKey(k)) {
         continue;
       }
@@ -219,8 +217,9 @@ public final class Budgets {
     return redis.batch(batch).map(responses -> {
       Map<Unit, Standing> tightest = new EnumMap<>(Unit.class);
       PlatformException refused = null;
-      for (Budget b : list) {
-        Response v = responses.get(answerAt.get(redisKey(b, who.of(b.scope()), now)));
+      for (int i = 0; i < list.size(); i++) {
+        Budget b = list.get(i);
+        Response v = responses.get(answerAt.get(keys.get(i)));
         long used = v == null ? 0 : v.toLong();
         // a request limit counts this call already; the others count what earlier calls used
         boolean over = b.unit() == Unit.REQUESTS ? used > b.limit() : used >= b.limit();
@@ -347,9 +346,9 @@ public final class Budgets {
     return resetAt(b.period(), now).getEpochSecond() - now.getEpochSecond() + 60;
   }
 
-  /** {@code budget:<scope>:<id>:<period>:<start>} for tokens (as before spend and requests existed), else {@code budget:<unit>:…}. */
   private static final String REQUESTS_PREFIX = "budget:" + Unit.REQUESTS.header + ":";
 
+  /** {@code budget:<scope>:<id>:<period>:<start>} for tokens (as before spend and requests existed), else {@code budget:<unit>:…}. */
   static String redisKey(Budget b, String subject, Instant now) {
     String unit = b.unit() == Unit.TOKENS ? "" : b.unit().header + ":";
     return "budget:" + unit + b.scope() + ":" + subject + ":" + b.period() + ":" + periodStart(b.period(), now).getEpochSecond();
