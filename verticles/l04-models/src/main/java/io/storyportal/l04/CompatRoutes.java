@@ -241,18 +241,20 @@ final class CompatRoutes {
     }
     String principal = caller(ctx).principal();
     String previous = in.getString("previous_response_id");
-    Future<JsonArray> history = previous == null ? Future.succeededFuture(new JsonArray())
+    Future<StoredResponses.Conversation> history = previous == null ? Future.succeededFuture(StoredResponses.Conversation.none())
       : responses.conversation(principal, previous);
     history.onFailure(err -> HttpErrors.send(ctx, PlatformException.of(err))).onSuccess(h -> {
-      Translated t = translate(ctx, in, i -> ResponsesFormat.toOllama(i, h));
+      Translated t = translate(ctx, in, i -> ResponsesFormat.toOllama(i, h.messages()));
       if (t == null) {
         return;
       }
       boolean store = responses.enabled() && !Boolean.FALSE.equals(in.getValue("store"));
+      // this turn: what the request added to the conversation, without its instructions
       JsonArray asked = ResponsesFormat.conversation(in, t.request());
+      JsonArray turn = new JsonArray(new java.util.ArrayList<>(asked.getList().subList(h.messages().size(), asked.size())));
       ResponsesFormat.Writer writer = new ResponsesFormat.Writer(in.getString("model"), previous, store, (response, answer) -> {
         if (store) {
-          responses.save(principal, response, asked.copy().add(ResponsesFormat.assistantTurn(answer)), ResponsesFormat.inputItems(in));
+          responses.save(principal, response, h, turn.copy().add(ResponsesFormat.assistantTurn(answer)), ResponsesFormat.inputItems(in));
         }
       });
       answer(ctx, t, "l04.chat", new HttpStreams.Format("text/event-stream", writer::sse, "", (e, body) -> ResponsesFormat.error(e)),

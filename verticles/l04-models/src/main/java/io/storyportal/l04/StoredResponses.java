@@ -12,26 +12,38 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Responses API's stored responses ({@code models.responses}), in Redis under
- * {@code response:<id>} for {@code ttlSeconds} (30 days, as OpenAI keeps them): each response with
- * its owner and the conversation that led to it in the canonical (Ollama) form, without the
- * request's instructions — OpenAI does not carry those over to the next turn. A response is only
- * ever found by the caller that created it: to anyone else it does not exist.
+ * {@code response:<id>} for {@code ttlSeconds} (30 days, as OpenAI keeps them). A response is kept
+ * with its owner, the turn it added to its conversation in the canonical (Ollama) form — its
+ * input without the request's instructions (OpenAI does not carry those over), then its answer —
+ * and the ids of the responses before it ({@code chain}). Continuing a conversation reads the
+ * response and, in one more round trip, the turns of those before it: each response stores its own
+ * turn only, so a conversation of n turns takes space in proportion to n, not n². Saving a
+ * response renews the time to live of the responses before it, so a conversation lasts as long as
+ * its newest response. A response is only ever found by the caller that created it: to anyone
+ * else it does not exist.
  */
 final class StoredResponses {
 
   private static final Logger LOG = LoggerFactory.getLogger(StoredResponses.class);
 
+  /** A stored response and the request's own input items, as the Responses API lists them. */
+  record Stored(JsonObject response, JsonArray inputItems) {
+  }
+
   /**
-   * A stored response, the conversation it ends (its input, then its output as assistant
-   * messages) and the request's own input items as the Responses API lists them.
+   * A conversation to continue: its messages (each turn's input, then answer), and what a response
+   * continuing it keeps: the ids of the responses so far and the bytes their turns take.
    */
-  record Stored(JsonObject response, JsonArray conversation, JsonArray inputItems) {
+  record Conversation(JsonArray messages, JsonArray chain, long bytes) {
+    static Conversation none() {
+      return new Conversation(new JsonArray(), new JsonArray(), 0);
+    }
   }
 
   private final Redis redis;
   private final boolean enabled;
   private final long ttlSeconds;
-  /** The most one stored response (with its conversation) may take in Redis ({@code maxBytes}, 8 MiB). */
+  /** The most one conversation's turns may take in Redis ({@code maxBytes}, 8 MiB). */
   private final long maxBytes;
   /**
    * Saves on their way, by response id, for every L04 instance of this JVM: a client that sends
@@ -60,33 +72,71 @@ final class StoredResponses {
     return principal == null ? "anonymous" : principal;
   }
 
-  /** Keeps {@code response} (completed) and the conversation it ends; a failure is logged, the answer stands. */
-  void save(String principal, JsonObject response, JsonArray conversation, JsonArray inputItems) {
+  private static int utf8Length(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+  }
+
+  /**
+   * Keeps {@code response} (completed), the {@code turn} it added to {@code before} and its input
+   * items; a failure is logged, the answer stands.
+   */
+  void save(String principal, JsonObject response, Conversation before, JsonArray turn, JsonArray inputItems) {
     if (!enabled) {
       return;
     }
-    String value = new JsonObject().put("owner", owner(principal)).put("response", response).put("conversation", conversation)
-      .put("input_items", inputItems).encode();
     String id = response.getString("id");
-    int bytes = value.length() <= maxBytes / 4 ? value.length() : value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
-    if (bytes > maxBytes) {
+    long bytes = before.bytes() + utf8Length(turn.encode());
+    String value = bytes > maxBytes
       // too long a conversation to keep: a marker says so, so that continuing it is a clear error, not a 404
-      LOG.warn("response {} not stored: {} bytes, more than models.responses.maxBytes", id, bytes);
-      value = new JsonObject().put("owner", owner(principal)).put("too_large", bytes).encode();
+      ? new JsonObject().put("owner", owner(principal)).put("too_large", bytes).encode()
+      : new JsonObject().put("owner", owner(principal)).put("response", response).put("turn", turn).put("input_items", inputItems)
+        .put("chain", before.chain()).put("bytes", bytes).encode();
+    if (bytes > maxBytes) {
+      LOG.warn("response {} not stored: its conversation takes {} bytes, more than models.responses.maxBytes", id, bytes);
     }
-    Future<?> saved = redis.send(Request.cmd(Command.SET).arg(key(id)).arg(value).arg("EX").arg(ttlSeconds))
-      .onFailure(err -> LOG.warn("response {} not stored: {}", id, err.getMessage()));
+    java.util.List<Request> writes = new java.util.ArrayList<>();
+    writes.add(Request.cmd(Command.SET).arg(key(id)).arg(value).arg("EX").arg(ttlSeconds));
+    // the conversation lives as long as its newest response
+    for (Object earlier : before.chain()) {
+      writes.add(Request.cmd(Command.EXPIRE).arg(key((String) earlier)).arg(ttlSeconds));
+    }
+    Future<?> saved = redis.batch(writes).onFailure(err -> LOG.warn("response {} not stored: {}", id, err.getMessage()));
     SAVING.put(id, saved);
     saved.onComplete(ar -> SAVING.remove(id, saved));
   }
 
   /** The conversation the caller's stored response {@code id} ended, to continue it; 400 when storing is off. */
-  Future<JsonArray> conversation(String principal, String id) {
+  Future<Conversation> conversation(String principal, String id) {
     if (!enabled) {
       return Future.failedFuture(PlatformException.badRequest("UNSUPPORTED_PARAMETER",
         "stored responses are off (models.responses.store, or no Redis): send the whole input instead of previous_response_id", null));
     }
-    return load(principal, id).map(Stored::conversation);
+    return entry(principal, id).compose(last -> {
+      JsonArray chain = last.getJsonArray("chain", new JsonArray());
+      if (chain.isEmpty()) {
+        return Future.succeededFuture(new Conversation(turn(last).copy(), new JsonArray().add(id), last.getLong("bytes", 0L)));
+      }
+      Request mget = Request.cmd(Command.MGET);
+      chain.forEach(earlier -> mget.arg(key((String) earlier)));
+      return read(mget).map(values -> {
+        JsonArray messages = new JsonArray();
+        for (int i = 0; i < chain.size(); i++) {
+          JsonObject earlier = values.get(i) == null ? null : new JsonObject(values.get(i).toBuffer());
+          if (earlier == null || !owner(principal).equals(earlier.getString("owner")) || turn(earlier) == null) {
+            throw new PlatformException(404, "RESPONSE_NOT_FOUND", "response '" + id + "' continues '" + chain.getString(i)
+              + "', which is no longer kept (they are kept " + ttlSeconds + " s); send the whole input");
+          }
+          messages.addAll(turn(earlier));
+        }
+        return new Conversation(messages.addAll(turn(last)), chain.copy().add(id), last.getLong("bytes", 0L));
+      });
+    });
+  }
+
+  /** What a stored entry added to its conversation (one kept before chains: its whole conversation). */
+  private static JsonArray turn(JsonObject entry) {
+    JsonArray turn = entry.getJsonArray("turn");
+    return turn != null ? turn : entry.getJsonArray("conversation");
   }
 
   /** The caller's stored response {@code id}; 404 when there is none (or it is someone else's). */
@@ -94,22 +144,29 @@ final class StoredResponses {
     if (!enabled) {
       return Future.failedFuture(new PlatformException(404, "RESPONSE_NOT_FOUND", "no response '" + id + "': responses are not stored here"));
     }
+    return entry(principal, id).map(e -> new Stored(e.getJsonObject("response"), e.getJsonArray("input_items", new JsonArray())));
+  }
+
+  /** The caller's stored entry for response {@code id}: 404 when there is none, it is someone else's or deleted; 413 when too large. */
+  private Future<JsonObject> entry(String principal, String id) {
     Future<?> saving = SAVING.get(id);
     Future<Void> saved = saving == null ? Future.succeededFuture() : saving.<Void>mapEmpty().otherwiseEmpty();
-    return saved.compose(v -> redis.send(Request.cmd(Command.GET).arg(key(id)))).recover(err -> Future.failedFuture(
-        new PlatformException(503, "STORE_UNAVAILABLE", "stored responses cannot be read: " + err.getMessage())))
-      .map(v -> {
-        JsonObject stored = v == null ? null : new JsonObject(v.toBuffer());
-        if (stored == null || !owner(principal).equals(stored.getString("owner"))) {
-          throw new PlatformException(404, "RESPONSE_NOT_FOUND", "no response '" + id + "' (they are kept " + ttlSeconds + " s)");
-        }
-        if (stored.getValue("too_large") != null) {
-          throw new PlatformException(413, "RESPONSE_TOO_LARGE", "response '" + id + "' was not stored: its conversation ("
-            + stored.getValue("too_large") + " bytes) is more than models.responses.maxBytes (" + maxBytes + "); send the whole input");
-        }
-        return new Stored(stored.getJsonObject("response"), stored.getJsonArray("conversation"),
-          stored.getJsonArray("input_items", new JsonArray()));
-      });
+    return saved.compose(v -> read(Request.cmd(Command.GET).arg(key(id)))).map(v -> {
+      JsonObject stored = v == null ? null : new JsonObject(v.toBuffer());
+      if (stored == null || !owner(principal).equals(stored.getString("owner")) || stored.getBoolean("deleted", false)) {
+        throw new PlatformException(404, "RESPONSE_NOT_FOUND", "no response '" + id + "' (they are kept " + ttlSeconds + " s)");
+      }
+      if (stored.getValue("too_large") != null) {
+        throw new PlatformException(413, "RESPONSE_TOO_LARGE", "response '" + id + "' was not stored: its conversation ("
+          + stored.getValue("too_large") + " bytes) is more than models.responses.maxBytes (" + maxBytes + "); send the whole input");
+      }
+      return stored;
+    });
+  }
+
+  private Future<io.vertx.redis.client.Response> read(Request request) {
+    return redis.send(request).recover(err -> Future.failedFuture(
+      new PlatformException(503, "STORE_UNAVAILABLE", "stored responses cannot be read: " + err.getMessage())));
   }
 
   /**
@@ -136,9 +193,16 @@ final class StoredResponses {
       .put("has_more", to < list.size());
   }
 
-  /** Deletes the caller's stored response {@code id}; 404 when there is none. */
+  /**
+   * Deletes the caller's stored response {@code id}: it can no longer be retrieved, listed or
+   * continued (404). Its turn stays, hidden, until its time to live ends, for the later responses
+   * of its conversation that continue it. 404 when there is none.
+   */
   Future<Void> delete(String principal, String id) {
     // read first: only the owner may delete, and a missing one is a 404
-    return load(principal, id).compose(s -> redis.send(Request.cmd(Command.DEL).arg(key(id)))).mapEmpty();
+    return entry(principal, id).compose(e -> {
+      JsonObject hidden = new JsonObject().put("owner", e.getString("owner")).put("deleted", true).put("turn", turn(e));
+      return redis.send(Request.cmd(Command.SET).arg(key(id)).arg(hidden.encode()).arg("KEEPTTL"));
+    }).mapEmpty();
   }
 }

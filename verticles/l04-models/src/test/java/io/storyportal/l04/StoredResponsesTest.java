@@ -205,6 +205,54 @@ class StoredResponsesTest {
   }
 
   @Test
+  void eachResponseKeepsItsOwnTurnSoALongConversationGrowsLinearlyAndLivesAsLongAsItsNewestResponse() {
+    try (GatewayFixture g = gateway()) {
+      io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(g.vertx, redis.url());
+      java.util.function.Function<String, String> raw = id -> {
+        io.vertx.redis.client.Response v = client.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.GET)
+          .arg("response:" + id)).await();
+        return v == null ? null : v.toString();
+      };
+      String long1 = "A".repeat(5000);
+      String id1 = send(g, "ada", ask("Be brief.", long1)).bodyAsJsonObject().getString("id");
+      String id2 = send(g, "ada", new JsonObject().put("model", "llama3.2").put("input", "Second.").put("previous_response_id", id1))
+        .bodyAsJsonObject().getString("id");
+      String id3 = send(g, "ada", new JsonObject().put("model", "llama3.2").put("input", "Third.").put("previous_response_id", id2))
+        .bodyAsJsonObject().getString("id");
+      // the third response keeps its own turn and the ids before it, not the first turn's text again
+      String third = raw.apply(id3);
+      assertThat(third).doesNotContain("AAAAAAAAAA").contains(id1).contains(id2).contains("Third.");
+      assertThat(third.length()).isLessThan(long1.length());
+
+      // the earliest response nearly expired: continuing the conversation renews it with the rest
+      client.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.EXPIRE).arg("response:" + id1).arg(100)).await();
+      send(g, "ada", new JsonObject().put("model", "llama3.2").put("input", "Fourth.").put("previous_response_id", id3));
+      assertThat(g.b(1).lastRequest.getJsonArray("messages")).isEqualTo(new JsonArray()
+        .add(user(long1)).add(assistant("The sky is blue.")).add(user("Second.")).add(assistant("The sky is blue."))
+        .add(user("Third.")).add(assistant("The sky is blue.")).add(user("Fourth.")));
+      long ttl = client.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.TTL).arg("response:" + id1)).await().toLong();
+      assertThat(ttl).isGreaterThan(30L * 24 * 3600 - 60);
+
+      // a deleted response is gone for its owner, but the later ones that continue it still do
+      assertThat(g.http.delete(g.port(), "127.0.0.1", "/v1/responses/" + id2).putHeader("x-principal", "ada").send().await().statusCode())
+        .isEqualTo(200);
+      assertThat(get(g, "ada", id2).statusCode()).isEqualTo(404);
+      assertThat(raw.apply(id2)).doesNotContain("\"response\"");
+      assertThat(code(send(g, "ada", ask("x", "Go on.").put("previous_response_id", id2)))).isEqualTo("RESPONSE_NOT_FOUND");
+      assertThat(send(g, "ada", new JsonObject().put("model", "llama3.2").put("input", "Fifth.").put("previous_response_id", id3))
+        .statusCode()).isEqualTo(200);
+      assertThat(g.b(1).lastRequest.getJsonArray("messages")).hasSize(7).contains(user("Second."));
+
+      // one gone from Redis altogether (expired): continuing after it says which
+      client.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.DEL).arg("response:" + id1)).await();
+      HttpResponse<Buffer> broken = send(g, "ada", new JsonObject().put("model", "llama3.2").put("input", "Sixth.").put("previous_response_id", id3));
+      assertThat(broken.statusCode()).isEqualTo(404);
+      assertThat(broken.bodyAsJsonObject().getJsonObject("error").getString("message")).contains(id1).contains("no longer kept");
+      client.close();
+    }
+  }
+
+  @Test
   void aConversationTooLargeToKeepIsAClearErrorWhenContinued() {
     try (GatewayFixture g = new GatewayFixture(1, Map.of("redis.url", redis.url(), "models.responses.maxBytes", "2048"))) {
       String id = send(g, "ada", ask("Be brief.", "x".repeat(3000))).bodyAsJsonObject().getString("id");
