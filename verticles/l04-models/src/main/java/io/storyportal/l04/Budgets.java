@@ -25,7 +25,8 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
- * Budgets per user, API key or end user and period ({@code models.budgets} in conf), kept in Redis. Each one
+ * Budgets per user, API key or end user and period (a minute, hour, day or month, or {@code total}:
+ * for good) from {@code models.budgets} in conf or a key's own, kept in Redis. Each one
  * limits one thing: {@code tokens} (prompt and completion, as the backend counted them),
  * {@code requests} (calls admitted) or {@code cost_usd} (spend from the price table). Checked before
  * a call: an exhausted budget is a 429 naming the budget and when it resets, with
@@ -114,7 +115,9 @@ public final class Budgets {
       byUnit.forEach((unit, s) -> {
         put.accept("x-ratelimit-limit-" + unit.header, unit.show(s.limit()));
         put.accept("x-ratelimit-remaining-" + unit.header, unit.show(Math.max(0, s.remaining())));
-        put.accept("x-ratelimit-reset-" + unit.header, s.resetSeconds() + "s");
+        if (s.resetSeconds() >= 0) {
+          put.accept("x-ratelimit-reset-" + unit.header, s.resetSeconds() + "s");
+        }
       });
     }
 
@@ -209,7 +212,9 @@ public final class Budgets {
       answerAt.put(k, batch.size());
       if (b.unit() == Unit.REQUESTS) {
         batch.add(Request.cmd(Command.INCR).arg(k));
-        batch.add(Request.cmd(Command.EXPIRE).arg(k).arg(ttl(b, now)));
+        if (!TOTAL.equals(b.period())) {
+          batch.add(Request.cmd(Command.EXPIRE).arg(k).arg(ttl(b, now)));
+        }
       } else {
         batch.add(Request.cmd(Command.GET).arg(k));
       }
@@ -224,7 +229,7 @@ public final class Budgets {
         // a request limit counts this call already; the others count what earlier calls used
         boolean over = b.unit() == Unit.REQUESTS ? used > b.limit() : used >= b.limit();
         Instant resets = resetAt(b.period(), now);
-        long seconds = Math.max(1, resets.getEpochSecond() - now.getEpochSecond());
+        long seconds = resets == null ? -1 : Math.max(1, resets.getEpochSecond() - now.getEpochSecond());
         if (over && refused == null) {
           refused = exhausted(b, who.of(b.scope()), used, resets, seconds);
         }
@@ -277,7 +282,7 @@ public final class Budgets {
           Instant resets = resetAt(b.period(), now);
           out.add(new JsonObject().put("scope", b.scope()).put("subject", who.of(b.scope())).put("period", b.period())
             .put("unit", b.unit().config).put("limit", number(b.unit(), b.limit())).put("used", number(b.unit(), used))
-            .put("remaining", number(b.unit(), Math.max(0, b.limit() - used))).put("reset_at", resets.toString()));
+            .put("remaining", number(b.unit(), Math.max(0, b.limit() - used))).put("reset_at", resets == null ? null : resets.toString()));
         }
         return out;
       });
@@ -292,14 +297,17 @@ public final class Budgets {
     }
   }
 
+  /** The refusal of a used-up budget; a total one ({@code resets} null) never resets, so it has no time to retry after. */
   private static PlatformException exhausted(Budget b, String subject, long used, Instant resets, long seconds) {
     String what = b.unit() == Unit.REQUESTS ? "is reached" : "is used up";
     String limit = b.unit() == Unit.USD ? b.unit().show(b.limit()) + " USD" : b.limit() + " " + b.unit().config;
+    JsonObject details = new JsonObject().put("scope", b.scope()).put("unit", b.unit().config).put("limit", number(b.unit(), b.limit()))
+      .put("used", number(b.unit(), used)).put("reset_at", resets == null ? null : resets.toString());
+    if (resets != null) {
+      details.put("reset_seconds", seconds).put("retry_after_seconds", seconds);
+    }
     return new PlatformException(429, b.unit().code, "the " + adjective(b.period()) + " " + b.unit().noun + " of " + b.scope().replace('_', ' ')
-      + " '" + subject + "' (" + limit + ") " + what + "; it resets at " + resets,
-      new JsonObject().put("scope", b.scope()).put("unit", b.unit().config).put("limit", number(b.unit(), b.limit()))
-        .put("used", number(b.unit(), used)).put("reset_at", resets.toString()).put("reset_seconds", seconds)
-        .put("retry_after_seconds", seconds));
+      + " '" + subject + "' (" + limit + ") " + what + (resets == null ? "; it does not reset" : "; it resets at " + resets), details);
   }
 
   private static Object number(Unit unit, long amount) {
@@ -311,6 +319,7 @@ public final class Budgets {
       case "minute" -> "per-minute";
       case "hour" -> "hourly";
       case "day" -> "daily";
+      case TOTAL -> "total";
       default -> "monthly";
     };
   }
@@ -336,15 +345,19 @@ public final class Budgets {
       if (!added.add(k)) {
         continue; // a counter another budget of this call shares, added to once
       }
-      redis.batch(List.of(Request.cmd(Command.INCRBY).arg(k).arg(amount), Request.cmd(Command.EXPIRE).arg(k).arg(ttl(b, now))))
-        .onFailure(err -> LOG.warn("usage not added to budget {}: {}", k, err.getMessage()));
+      List<Request> writes = TOTAL.equals(b.period()) ? List.of(Request.cmd(Command.INCRBY).arg(k).arg(amount))
+        : List.of(Request.cmd(Command.INCRBY).arg(k).arg(amount), Request.cmd(Command.EXPIRE).arg(k).arg(ttl(b, now)));
+      redis.batch(writes).onFailure(err -> LOG.warn("usage not added to budget {}: {}", k, err.getMessage()));
     }
   }
 
-  /** A counter lives a minute past its period's end. */
+  /** A counter lives a minute past its period's end (a total one, which has no end, for good). */
   private static long ttl(Budget b, Instant now) {
     return resetAt(b.period(), now).getEpochSecond() - now.getEpochSecond() + 60;
   }
+
+  /** A budget of no period: it counts for good and never resets (a key's prepaid allowance, say). */
+  static final String TOTAL = "total";
 
   private static final String REQUESTS_PREFIX = "budget:" + Unit.REQUESTS.header + ":";
 
@@ -357,6 +370,7 @@ public final class Budgets {
   static Instant periodStart(String period, Instant now) {
     ZonedDateTime t = now.atZone(ZoneOffset.UTC);
     return switch (period) {
+      case TOTAL -> Instant.EPOCH;
       case "minute" -> t.truncatedTo(ChronoUnit.MINUTES).toInstant();
       case "hour" -> t.truncatedTo(ChronoUnit.HOURS).toInstant();
       case "day" -> t.truncatedTo(ChronoUnit.DAYS).toInstant();
@@ -364,7 +378,11 @@ public final class Budgets {
     };
   }
 
+  /** When the period that holds {@code now} ends; null for {@code total}, which never does. */
   static Instant resetAt(String period, Instant now) {
+    if (TOTAL.equals(period)) {
+      return null;
+    }
     ZonedDateTime s = periodStart(period, now).atZone(ZoneOffset.UTC);
     return switch (period) {
       case "minute" -> s.plusMinutes(1).toInstant();

@@ -339,6 +339,42 @@ class AccountingBudgetCacheTest {
   }
 
   @Test
+  void aTotalBudgetCountsForGoodAndItsRefusalHasNoTimeToRetry() {
+    try (GatewayFixture g = gateway(m -> { })) {
+      String key = UUID.randomUUID().toString();
+      String own = new JsonArray().add(new JsonObject().put("period", "total").put("tokens", 40)).encode();
+      java.util.function.Supplier<HttpResponse<Buffer>> send = () -> g.http.post(g.port(), "127.0.0.1", "/chat/completions")
+        .putHeader("x-principal", "ada").putHeader("x-roles", "developer").putHeader("x-api-key-id", key).putHeader("x-key-budgets", own)
+        .sendJsonObject(chat("ada", false)).await();
+      HttpResponse<Buffer> first = send.get();
+      assertThat(first.statusCode()).isEqualTo(200);
+      assertThat(first.getHeader("x-ratelimit-limit-tokens")).isEqualTo("40");
+      assertThat(first.getHeader("x-ratelimit-reset-tokens")).as("it never resets").isNull();
+      Pause.millis(100);
+      assertThat(send.get().getHeader("x-ratelimit-remaining-tokens")).isEqualTo("10");
+      Pause.millis(100);
+      HttpResponse<Buffer> third = send.get();
+      assertThat(third.statusCode()).isEqualTo(429);
+      JsonObject error = third.bodyAsJsonObject().getJsonObject("error");
+      assertThat(error.getString("code")).isEqualTo("TOKEN_BUDGET_EXHAUSTED");
+      assertThat(error.getString("message")).contains("total token budget of key '" + key + "' (40 tokens) is used up; it does not reset");
+      assertThat(error.getJsonObject("details").containsKey("retry_after_seconds")).isFalse();
+      assertThat(third.getHeader("retry-after")).isNull();
+
+      io.vertx.redis.client.Redis client = io.vertx.redis.client.Redis.createClient(g.vertx, redis.url());
+      String counter = Budgets.redisKey(new Budgets.Budget("key", key, "total", Budgets.Unit.TOKENS, 40), key, java.time.Instant.now());
+      assertThat(client.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.GET).arg(counter)).await().toLong()).isEqualTo(60);
+      assertThat(client.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.TTL).arg(counter)).await().toLong())
+        .as("no expiry").isEqualTo(-1);
+      client.close();
+      JsonArray standing = g.http.get(g.port(), "127.0.0.1", "/budgets/me").putHeader("x-principal", "ada").putHeader("x-roles", "viewer")
+        .putHeader("x-api-key-id", key).putHeader("x-key-budgets", own).send().await().bodyAsJsonObject().getJsonArray("budgets");
+      assertThat(standing.getJsonObject(0).getString("period")).isEqualTo("total");
+      assertThat(standing.getJsonObject(0).getValue("reset_at")).isNull();
+    }
+  }
+
+  @Test
   void aSpendBudgetRefusesOnceTheCallsCostReachesIt() {
     // a call costs (26 x 0.5 + 4 x 1.5) / 1000 = 0.019 USD; the user may spend 0.03 a month
     try (GatewayFixture g = gateway(m -> m.put("prices", new JsonObject().put("llama3.2",

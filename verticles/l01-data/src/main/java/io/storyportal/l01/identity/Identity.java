@@ -150,7 +150,7 @@ public final class Identity {
   /** A key's own budgets: up to 10, each one limit per period; null, none. */
   private static final String KEY_BUDGETS = """
     {"type":["array","null"],"maxItems":10,"items":{"type":"object","additionalProperties":false,
-      "required":["period"],"properties":{"period":{"enum":["minute","hour","day","month"]},
+      "required":["period"],"properties":{"period":{"enum":["minute","hour","day","month","total"]},
         "tokens":{"type":"integer","minimum":1},"requests":{"type":"integer","minimum":1},
         "cost_usd":{"type":"number","exclusiveMinimum":0}},
       "oneOf":[{"required":["tokens"]},{"required":["requests"]},{"required":["cost_usd"]}]}}""";
