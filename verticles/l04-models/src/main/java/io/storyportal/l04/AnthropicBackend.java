@@ -98,6 +98,7 @@ final class AnthropicBackend {
     } else if (stop instanceof String s) {
       out.put("stop_sequences", new JsonArray().add(s));
     }
+    thinking(in, out, messages);
     JsonArray tools = in.getJsonArray("tools");
     if (tools != null && !tools.isEmpty()) {
       JsonArray converted = new JsonArray();
@@ -117,6 +118,43 @@ final class AnthropicBackend {
       }
     }
     return out;
+  }
+
+  /** Thinking budgets (Anthropic's {@code budget_tokens}) for Ollama's {@code think} levels; {@code true} is medium. */
+  static final int THINK_LOW = 1024;
+  static final int THINK_MEDIUM = 4096;
+  static final int THINK_HIGH = 16384;
+
+  /**
+   * Ollama's {@code think} as Anthropic's extended thinking: {@code thinking: {type: enabled,
+   * budget_tokens}} with {@code max_tokens} raised by the budget (it must exceed it), and the
+   * sampling settings thinking does not take left out (temperature, top_k; top_p below 0.95). Not
+   * in the middle of a tool loop (the last message a tool's result): Anthropic then wants the
+   * previous turn's signed thinking block back, which the canonical form does not keep — that
+   * turn is answered without thinking. Nor with a forced tool call, which thinking does not allow.
+   */
+  private static void thinking(JsonObject in, JsonObject out, JsonArray messages) {
+    Object think = in.getValue("think");
+    int budget = think instanceof Boolean b ? (b ? THINK_MEDIUM : 0) : think instanceof String level ? switch (level) {
+      case "low" -> THINK_LOW;
+      case "high" -> THINK_HIGH;
+      default -> THINK_MEDIUM;
+    } : 0;
+    if (budget == 0 || ToolChoice.anthropic(in.getValue("tool_choice")) != null) {
+      return;
+    }
+    JsonObject last = messages.isEmpty() ? null : messages.getJsonObject(messages.size() - 1);
+    if (last != null && last.getValue("content") instanceof JsonArray blocks && !blocks.isEmpty()
+      && "tool_result".equals(blocks.getJsonObject(0).getString("type"))) {
+      return;
+    }
+    out.put("thinking", new JsonObject().put("type", "enabled").put("budget_tokens", budget));
+    out.put("max_tokens", out.getInteger("max_tokens") + budget);
+    out.remove("temperature");
+    out.remove("top_k");
+    if (out.getValue("top_p") instanceof Number p && p.doubleValue() < 0.95) {
+      out.remove("top_p");
+    }
   }
 
   /** A user message's content: its text, or image blocks (base64, as Ollama carries them) then the text. */

@@ -122,6 +122,43 @@ class AnthropicBackendTest {
   }
 
   @Test
+  void thinkingIsAskedForWithItsBudgetAndComesBackAsReasoning() {
+    stream = OllamaStandIn.text("anthropic/thinking-stream.txt") + "\n\n";
+    // OpenAI's reasoning effort: Anthropic's budget, max_tokens raised by it, temperature left out (thinking does not take it)
+    HttpResponse<Buffer> r = g.post("/v1/chat/completions", chat().put("stream", true).put("max_tokens", 50).put("temperature", 0.2)
+      .put("reasoning_effort", "high"));
+    assertThat(r.statusCode()).isEqualTo(200);
+    JsonObject sent = lastRequest.get();
+    assertThat(sent.getJsonObject("thinking")).isEqualTo(new JsonObject().put("type", "enabled").put("budget_tokens", AnthropicBackend.THINK_HIGH));
+    assertThat(sent.getInteger("max_tokens")).isEqualTo(50 + AnthropicBackend.THINK_HIGH);
+    assertThat(sent.containsKey("temperature")).isFalse();
+    List<JsonObject> deltas = ModelGatewayTest.sse(r.bodyAsString()).stream().map(c -> c.getJsonArray("choices")).filter(a -> !a.isEmpty())
+      .map(a -> a.getJsonObject(0).getJsonObject("delta")).toList();
+    assertThat(deltas.stream().map(d -> d.getString("reasoning_content", "")).reduce("", String::concat))
+      .isEqualTo("Rayleigh scattering: short wavelengths scatter more.");
+    assertThat(deltas.stream().map(d -> d.getString("content", "")).reduce("", String::concat)).isEqualTo("Scattering.");
+
+    // Ollama's think: true, whole answer
+    JsonObject whole = g.post("/api/chat", chat().put("stream", false).put("think", true)).bodyAsJsonObject();
+    assertThat(lastRequest.get().getJsonObject("thinking").getInteger("budget_tokens")).isEqualTo(AnthropicBackend.THINK_MEDIUM);
+    assertThat(lastRequest.get().getInteger("max_tokens")).isEqualTo(AnthropicBackend.DEFAULT_MAX_TOKENS + AnthropicBackend.THINK_MEDIUM);
+    assertThat(whole.getJsonObject("message").getString("thinking")).isEqualTo("Rayleigh scattering: short wavelengths scatter more.");
+    assertThat(whole.getJsonObject("message").getString("content")).isEqualTo("Scattering.");
+
+    // think false asks for none; nor does a turn that answers a tool's result (its signed thinking is not kept)
+    g.post("/api/chat", chat().put("stream", false).put("think", false));
+    assertThat(lastRequest.get().containsKey("thinking")).isFalse();
+    JsonObject loop = chat().put("stream", false).put("think", true);
+    loop.getJsonArray("messages")
+      .add(new JsonObject().put("role", "assistant").put("content", "").put("tool_calls", new JsonArray().add(new JsonObject()
+        .put("function", new JsonObject().put("name", "get_weather").put("arguments", new JsonObject().put("city", "Tokyo"))))))
+      .add(new JsonObject().put("role", "tool").put("content", "sunny"));
+    assertThat(g.post("/api/chat", loop).statusCode()).isEqualTo(200);
+    assertThat(lastRequest.get().containsKey("thinking")).isFalse();
+    assertThat(lastRequest.get().getInteger("max_tokens")).isEqualTo(AnthropicBackend.DEFAULT_MAX_TOKENS);
+  }
+
+  @Test
   void toolCallsGoBothWays() {
     stream = OllamaStandIn.text("anthropic/tool-use-stream.txt") + "\n\n";
     JsonObject tools = new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather")
