@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayDeque;
+import java.util.List;
 
 /**
  * Records every model call in {@code llm_requests} through L01 ({@code l01.llm_requests.record}),
@@ -30,9 +31,13 @@ import java.util.ArrayDeque;
  * a restart, a rolling deploy) the batch goes back to the front of the queue and is sent again after a backoff
  * (0.5 s doubling to 30 s); each row carries an id L04 gave it, which L01 writes once however
  * often it is sent, so a batch whose answer was lost is not recorded twice. The queue is bounded
- * ({@code models.accounting.maxPending}): when L01 cannot keep up or stays away the oldest rows
- * are dropped and counted ({@code llm_requests_unrecorded_total}), as are rows L01 refused.
- * {@link #flush} sends what is queued when L04 stops.
+ * ({@code models.accounting.maxPending}): when L01 cannot keep up or stays away, the oldest rows
+ * go to a spool in Redis ({@code llm_requests:spool}, at most {@code spoolMax} rows), as do the
+ * rows still queued when L04 stops while L01 is away. Whichever L04 instance finds the spool
+ * non-empty once its own queue is empty (checked after each batch and every 30 s) sends what it
+ * holds, so the rows outlive an L01 outage and an L04 restart. Rows that fit nowhere (no Redis, a
+ * full spool) are dropped and counted ({@code llm_requests_unrecorded_total}), as are rows L01
+ * refused. {@link #flush} sends what is queued when L04 stops.
  */
 public final class Accounting {
 
@@ -57,14 +62,39 @@ public final class Accounting {
   private long backoffMs;
   /** The timer that sends again after a backoff (-1: none waiting). */
   private long retryTimer = -1;
-  /** L04 is stopping ({@link #flush}): what L01 cannot take now is given up, not sent again later. */
+  /** L04 is stopping ({@link #flush}): what L01 cannot take now is spooled (or given up), not sent again later. */
   private boolean stopping;
 
-  public Accounting(io.vertx.core.Vertx vertx, BusClient bus, JsonObject prices, int maxPending) {
+  /** Redis list of rows waiting for L01 beyond an instance's queue, shared by every L04 instance. */
+  static final String SPOOL = "llm_requests:spool";
+  /** How often an idle instance looks at the spool (other instances' rows). */
+  static final long SPOOL_CHECK_MS = 30_000;
+  private final io.vertx.redis.client.Redis redis;
+  private final long spoolMax;
+  /** The spool may hold rows: look before going idle. */
+  private boolean spoolMaybe = true;
+
+  /**
+   * @param redis    where rows wait beyond {@code maxPending} and across restarts (null: nowhere, they are dropped)
+   * @param spoolMax the most rows the spool holds
+   */
+  public Accounting(io.vertx.core.Vertx vertx, BusClient bus, JsonObject prices, int maxPending,
+                    io.vertx.redis.client.Redis redis, long spoolMax) {
     this.vertx = vertx;
     this.bus = bus;
     this.prices = prices == null ? new JsonObject() : prices;
     this.maxPending = Math.max(1, maxPending);
+    this.redis = redis;
+    this.spoolMax = Math.max(1, spoolMax);
+    if (redis != null) {
+      // started on the instance's event loop, as every other use of this class
+      vertx.setPeriodic(SPOOL_CHECK_MS, SPOOL_CHECK_MS, id -> {
+        spoolMaybe = true;
+        if (!inFlight) {
+          sendNext();
+        }
+      });
+    }
   }
 
   /** One finished call. */
@@ -152,8 +182,12 @@ public final class Accounting {
       row.put("request", c.request()).put("response", c.response());
     }
     if (pending.size() >= maxPending) {
-      pending.poll();
-      unrecorded(1, "L01 is not keeping up: the queue of " + maxPending + " calls to record is full");
+      // the older half waits in the spool, in one write
+      java.util.List<JsonObject> oldest = new java.util.ArrayList<>();
+      while (oldest.size() < Math.max(1, maxPending / 2) && !pending.isEmpty()) {
+        oldest.add(pending.poll());
+      }
+      spool(oldest, "L01 is not keeping up: the queue of " + maxPending + " calls to record is full");
     }
     pending.add(row.put("id", java.util.UUID.randomUUID().toString()));
     if (!inFlight) {
@@ -165,6 +199,22 @@ public final class Accounting {
   /** Sends the next batch of queued rows; each answer sends the next, until the queue is empty. */
   private void sendNext() {
     if (pending.isEmpty()) {
+      if (redis != null && spoolMaybe && !stopping) {
+        // the queue is done: rows waiting in the spool (this instance's or another's) go next
+        inFlight = true;
+        spoolMaybe = false;
+        redis.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.LPOP).arg(SPOOL).arg(MAX_BATCH))
+          .onComplete(ar -> {
+            if (ar.succeeded() && ar.result() != null && ar.result().size() > 0) {
+              ar.result().forEach(r -> pending.add(new JsonObject(r.toBuffer())));
+              spoolMaybe = true;
+            } else if (ar.failed()) {
+              LOG.warn("the spool of calls to record cannot be read: {}", ar.cause().getMessage());
+            }
+            sendNext();
+          });
+        return;
+      }
       inFlight = false;
       if (drained != null) {
         Promise<Void> p = drained;
@@ -216,21 +266,22 @@ public final class Accounting {
   /** Puts {@code rows} back at the front of the queue (the oldest beyond its bound dropped) and sends again after a backoff. */
   private void requeue(java.util.List<JsonObject> rows, String why) {
     if (stopping) {
-      unrecorded(rows.size() + pending.size(), "L04 is stopping and " + why);
+      // L04 stops before L01 is back: everything queued waits in the spool for another instance, or this one restarted
+      java.util.List<JsonObject> all = new java.util.ArrayList<>(rows);
+      all.addAll(pending);
       pending.clear();
-      sendNext();
+      spool(all, "L04 is stopping and " + why).onComplete(v -> sendNext());
       return;
     }
     for (int i = rows.size() - 1; i >= 0; i--) {
       pending.addFirst(rows.get(i));
     }
-    int dropped = 0;
+    java.util.List<JsonObject> beyond = new java.util.ArrayList<>();
     while (pending.size() > maxPending) {
-      pending.pollFirst();
-      dropped++;
+      beyond.add(pending.pollFirst());
     }
-    if (dropped > 0) {
-      unrecorded(dropped, "L01 has been away long enough to fill the queue of " + maxPending + " calls to record");
+    if (!beyond.isEmpty()) {
+      spool(beyond, "L01 has been away long enough to fill the queue of " + maxPending + " calls to record");
     }
     backoffMs = backoffMs == 0 ? FIRST_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, backoffMs * 2);
     if (backoffMs == FIRST_BACKOFF_MS) {
@@ -259,6 +310,36 @@ public final class Accounting {
       }));
     }
     return Future.join(sent).otherwiseEmpty().map(v -> again);
+  }
+
+  /**
+   * Appends {@code rows} to the spool, where any instance sends them once L01 is back; rows beyond
+   * {@code spoolMax} (the oldest) and rows Redis cannot take are dropped and counted.
+   */
+  private Future<Void> spool(java.util.List<JsonObject> rows, String why) {
+    if (rows.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    if (redis == null) {
+      unrecorded(rows.size(), why);
+      return Future.succeededFuture();
+    }
+    io.vertx.redis.client.Request push = io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.RPUSH).arg(SPOOL);
+    rows.forEach(r -> push.arg(r.encode()));
+    return redis.batch(List.of(push, io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.LTRIM).arg(SPOOL).arg(-spoolMax).arg(-1)))
+      .map(answers -> {
+        long length = answers.get(0).toLong();
+        PlatformMetrics.registry().counter("llm_requests_spooled_total").increment(rows.size());
+        if (length > spoolMax) {
+          unrecorded((int) Math.min(rows.size(), length - spoolMax), "the spool of calls to record is full (" + spoolMax + ")");
+        }
+        spoolMaybe = true;
+        return (Void) null;
+      })
+      .recover(err -> {
+        unrecorded(rows.size(), why + "; Redis cannot keep them either: " + err.getMessage());
+        return Future.succeededFuture();
+      });
   }
 
   private void unrecorded(int rows, String why) {

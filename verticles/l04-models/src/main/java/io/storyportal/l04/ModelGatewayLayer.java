@@ -80,8 +80,9 @@ public final class ModelGatewayLayer extends LayerVerticle {
     ChatRouter router = new ChatRouter(vertx, new UpstreamStream.Upstream(upstream, connections, watch), backends, timeouts,
       models.getInteger("maxAttempts", 3), models.getLong("retryBackoffMs", 100L), queue,
       conf().getJsonObject("instances", new JsonObject()).getInteger("l04", 1));
-    accounting = new Accounting(vertx, bus, models.getJsonObject("prices"),
-      models.getJsonObject("accounting", new JsonObject()).getInteger("maxPending", 10_000));
+    JsonObject accountingConf = models.getJsonObject("accounting", new JsonObject());
+    accounting = new Accounting(vertx, bus, models.getJsonObject("prices"), accountingConf.getInteger("maxPending", 10_000),
+      redis, accountingConf.getLong("spoolMax", 1_000_000L));
     aliases = new ModelAliases(models.getJsonObject("aliases"));
     Budgets budgets = new Budgets(redis, models.getJsonArray("budgets"));
     ModelCalls calls = new ModelCalls(router, budgets,

@@ -47,7 +47,7 @@ class AccountingTest {
   }
 
   void create(int maxPending) {
-    accounting = new Accounting(vertx, new BusClient(vertx, 5000, StreamSettings.DEFAULTS), new JsonObject(), maxPending);
+    accounting = new Accounting(vertx, new BusClient(vertx, 5000, StreamSettings.DEFAULTS), new JsonObject(), maxPending, null, 1);
   }
 
   /** Runs on the accounting's event loop, as L04's calls do. */
