@@ -9,12 +9,16 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -69,7 +73,7 @@ public final class Accounting {
   static final String SPOOL = "llm_requests:spool";
   /** How often an idle instance looks at the spool (other instances' rows). */
   static final long SPOOL_CHECK_MS = 30_000;
-  private final io.vertx.redis.client.Redis redis;
+  private final Redis redis;
   private final long spoolMax;
   /** The spool may hold rows: look before going idle. */
   private boolean spoolMaybe = true;
@@ -79,7 +83,7 @@ public final class Accounting {
    * @param spoolMax the most rows the spool holds
    */
   public Accounting(io.vertx.core.Vertx vertx, BusClient bus, JsonObject prices, int maxPending,
-                    io.vertx.redis.client.Redis redis, long spoolMax) {
+                    Redis redis, long spoolMax) {
     this.vertx = vertx;
     this.bus = bus;
     this.prices = prices == null ? new JsonObject() : prices;
@@ -183,7 +187,7 @@ public final class Accounting {
     }
     if (pending.size() >= maxPending) {
       // the older half waits in the spool, in one write
-      java.util.List<JsonObject> oldest = new java.util.ArrayList<>();
+      List<JsonObject> oldest = new ArrayList<>();
       while (oldest.size() < Math.max(1, maxPending / 2) && !pending.isEmpty()) {
         oldest.add(pending.poll());
       }
@@ -203,7 +207,7 @@ public final class Accounting {
         // the queue is done: rows waiting in the spool (this instance's or another's) go next
         inFlight = true;
         spoolMaybe = false;
-        redis.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.LPOP).arg(SPOOL).arg(MAX_BATCH))
+        redis.send(Request.cmd(Command.LPOP).arg(SPOOL).arg(MAX_BATCH))
           .onComplete(ar -> {
             if (ar.succeeded() && ar.result() != null && ar.result().size() > 0) {
               ar.result().forEach(r -> pending.add(new JsonObject(r.toBuffer())));
@@ -224,11 +228,11 @@ public final class Accounting {
       return;
     }
     inFlight = true;
-    java.util.List<JsonObject> rows = new java.util.ArrayList<>();
+    List<JsonObject> rows = new ArrayList<>();
     while (!pending.isEmpty() && rows.size() < MAX_BATCH) {
       rows.add(pending.poll());
     }
-    JsonArray batch = new JsonArray(new java.util.ArrayList<Object>(rows));
+    JsonArray batch = new JsonArray(new ArrayList<Object>(rows));
     bus.request("l01.llm_requests.record_batch", new JsonObject().put("rows", batch), SELF).onComplete(ar -> {
       if (ar.succeeded()) {
         warned = false;
@@ -236,8 +240,7 @@ public final class Accounting {
         sendNext();
       } else if (unreachable(ar.cause())) {
         requeue(rows, "L01 cannot take them now (" + ar.cause().getMessage() + ")");
-      } else if (batch.size() > 1 && io.storyportal.kernel.PlatformException.of(ar.cause()).status() / 100 == 4
-        || batch.size() > 1 && io.storyportal.kernel.PlatformException.of(ar.cause()).status() == 500) {
+      } else if (batch.size() > 1 && refusedOrFailed(io.storyportal.kernel.PlatformException.of(ar.cause()).status())) {
         // L01 refused a row (or failed on one), and with it the batch: the others are recorded one by one
         oneByOne(rows).onComplete(again -> {
           if (again.result().isEmpty()) {
@@ -263,11 +266,16 @@ public final class Accounting {
     return status == 503 || status == 504 || status == 429;
   }
 
-  /** Puts {@code rows} back at the front of the queue (the oldest beyond its bound dropped) and sends again after a backoff. */
-  private void requeue(java.util.List<JsonObject> rows, String why) {
+  /** A 4xx (L01 refused a row, and with it the batch) or a 500 (it failed on one). */
+  private static boolean refusedOrFailed(int status) {
+    return status / 100 == 4 || status == 500;
+  }
+
+  /** Puts {@code rows} back at the front of the queue (the oldest beyond its bound spooled) and sends again after a backoff. */
+  private void requeue(List<JsonObject> rows, String why) {
     if (stopping) {
       // L04 stops before L01 is back: everything queued waits in the spool for another instance, or this one restarted
-      java.util.List<JsonObject> all = new java.util.ArrayList<>(rows);
+      List<JsonObject> all = new ArrayList<>(rows);
       all.addAll(pending);
       pending.clear();
       spool(all, "L04 is stopping and " + why).onComplete(v -> sendNext());
@@ -276,7 +284,7 @@ public final class Accounting {
     for (int i = rows.size() - 1; i >= 0; i--) {
       pending.addFirst(rows.get(i));
     }
-    java.util.List<JsonObject> beyond = new java.util.ArrayList<>();
+    List<JsonObject> beyond = new ArrayList<>();
     while (pending.size() > maxPending) {
       beyond.add(pending.pollFirst());
     }
@@ -297,9 +305,9 @@ public final class Accounting {
    * Sends the rows of a refused batch each on its own ({@code l01.llm_requests.record}); only the
    * bad ones are lost. Completes with the rows L01 could not be reached for, to be sent again.
    */
-  private Future<java.util.List<JsonObject>> oneByOne(java.util.List<JsonObject> rows) {
-    java.util.List<Future<Object>> sent = new java.util.ArrayList<>();
-    java.util.List<JsonObject> again = new java.util.ArrayList<>();
+  private Future<List<JsonObject>> oneByOne(List<JsonObject> rows) {
+    List<Future<Object>> sent = new ArrayList<>();
+    List<JsonObject> again = new ArrayList<>();
     for (JsonObject row : rows) {
       sent.add(bus.request("l01.llm_requests.record", row, SELF).onFailure(err -> {
         if (unreachable(err)) {
@@ -316,7 +324,7 @@ public final class Accounting {
    * Appends {@code rows} to the spool, where any instance sends them once L01 is back; rows beyond
    * {@code spoolMax} (the oldest) and rows Redis cannot take are dropped and counted.
    */
-  private Future<Void> spool(java.util.List<JsonObject> rows, String why) {
+  private Future<Void> spool(List<JsonObject> rows, String why) {
     if (rows.isEmpty()) {
       return Future.succeededFuture();
     }
@@ -324,9 +332,9 @@ public final class Accounting {
       unrecorded(rows.size(), why);
       return Future.succeededFuture();
     }
-    io.vertx.redis.client.Request push = io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.RPUSH).arg(SPOOL);
+    Request push = Request.cmd(Command.RPUSH).arg(SPOOL);
     rows.forEach(r -> push.arg(r.encode()));
-    return redis.batch(List.of(push, io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.LTRIM).arg(SPOOL).arg(-spoolMax).arg(-1)))
+    return redis.batch(List.of(push, Request.cmd(Command.LTRIM).arg(SPOOL).arg(-spoolMax).arg(-1)))
       .map(answers -> {
         long length = answers.get(0).toLong();
         PlatformMetrics.registry().counter("llm_requests_spooled_total").increment(rows.size());
@@ -351,9 +359,9 @@ public final class Accounting {
   }
 
   /**
-   * Completes once every call recorded so far has been sent and answered (or given up on): L04
-   * stops. A batch waiting out a backoff is sent at once; what L01 cannot take then is counted
-   * lost rather than waited for.
+   * Completes once every call recorded so far has been sent and answered (or spooled, or given
+   * up on): L04 stops. A batch waiting out a backoff is sent at once; what L01 cannot take then
+   * waits in the spool for another instance (without Redis it is counted lost), not for L01.
    */
   public Future<Void> flush() {
     if (!inFlight) {
