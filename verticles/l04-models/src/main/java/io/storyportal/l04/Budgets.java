@@ -187,15 +187,22 @@ public final class Budgets {
    * request limits. Completes with the tightest standing per unit.
    */
   public Future<Standings> check(Subjects who) {
-    List<Budget> list;
+    if (!enabled(who)) {
+      return Future.succeededFuture(Standings.NONE);
+    }
+    return applying(who).compose(list -> list.isEmpty() || redis == null ? Future.succeededFuture(Standings.NONE) : check(who, list));
+  }
+
+  /** The budgets that apply to {@code who}; a failed future when its key's budgets cannot be read. */
+  private Future<List<Budget>> applying(Subjects who) {
     try {
-      list = matching(who);
+      return Future.succeededFuture(matching(who));
     } catch (PlatformException e) {
       return Future.failedFuture(e);
     }
-    if (list.isEmpty() || redis == null) {
-      return Future.succeededFuture(Standings.NONE);
-    }
+  }
+
+  private Future<Standings> check(Subjects who, List<Budget> list) {
     Instant now = Instant.now();
     // one round trip: GET for what is added after calls, INCR (and its EXPIRE) for request limits;
     // budgets of one subject, period and unit (a default for every key and one key's own) share a
@@ -260,15 +267,10 @@ public final class Budgets {
    * scope, subject, period, unit, limit, used, remaining and when it resets. Spend is in dollars.
    */
   public Future<JsonArray> standings(Subjects who) {
-    List<Budget> list;
-    try {
-      list = matching(who);
-    } catch (PlatformException e) {
-      return Future.failedFuture(e);
-    }
-    if (list.isEmpty() || redis == null) {
-      return Future.succeededFuture(new JsonArray());
-    }
+    return applying(who).compose(list -> list.isEmpty() || redis == null ? Future.succeededFuture(new JsonArray()) : standings(who, list));
+  }
+
+  private Future<JsonArray> standings(Subjects who, List<Budget> list) {
     Instant now = Instant.now();
     Request mget = Request.cmd(Command.MGET);
     list.forEach(b -> mget.arg(redisKey(b, who.of(b.scope()), now)));

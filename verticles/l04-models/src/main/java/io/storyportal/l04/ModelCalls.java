@@ -18,7 +18,6 @@ import java.math.BigDecimal;
  */
 final class ModelCalls {
 
-
   private final ChatRouter router;
   private final Budgets budgets;
   private final ResponseCache cache;

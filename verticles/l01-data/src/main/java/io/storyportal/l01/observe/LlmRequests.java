@@ -125,7 +125,7 @@ public final class LlmRequests {
       .addValue(BigDecimal.valueOf(r.getDouble("cost_usd", 0.0))).addValue(r.getString("status"))
       .addValue(r.getString("error")).addValue(r.getBoolean("cached", false)).addValue(r.getBoolean("streamed", false))
       .addValue(uuidOrNull(r.getString("api_key_id"))).addValue(r.getJsonObject("request")).addValue(r.getJsonObject("response"))
-      .addValue(r.getString("end_user")).addValue(r.getString("id") == null ? null : java.util.UUID.fromString(r.getString("id")));
+      .addValue(r.getString("end_user")).addValue(uuidOrNull(r.getString("id")));
   }
 
   /** An API key id as the uuid column compares it (by its index); one that is none, or no uuid, is null, which matches no row. */
