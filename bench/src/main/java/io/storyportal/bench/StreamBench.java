@@ -106,12 +106,21 @@ public final class StreamBench {
     Path log = Path.of("bench", "target", "stream-bench-l04.log");
     Files.createDirectories(log.getParent());
     // -Dbench.l04.jvmArgs="-XX:+PrintCompilation …": extra JVM options for L04, space-separated
-    Process l04 = startL04(conf, l04Port, 63810, "stream-data", System.getProperty("bench.l04.jvmArgs", "-Dbench=1"), log);
-    // -Dbench.l04b.jvmArgs="…": a second L04 with other JVM options, measured in the same rounds (an A/B of options)
+    // -Dbench.l04.layers=l04: L04 alone, its accounting with nobody to take the rows (they wait, then go to the spool)
+    String layers = System.getProperty("bench.l04.layers", "l01,l04");
+    java.time.Instant started = java.time.Instant.now();
+    Process l04 = startL04(conf, l04Port, 0, layers, System.getProperty("bench.l04.jvmArgs", "-Dbench=1"),
+      System.getProperty("bench.l04.set", ""), log);
+    // -Dbench.l04b.jvmArgs="…", -Dbench.l04b.layers=… and/or -Dbench.l04b.set=key=value,…: a second
+    // L04 with other JVM options, layers or settings, measured in the same rounds (an A/B)
     String l04bArgs = System.getProperty("bench.l04b.jvmArgs");
+    String l04bLayers = System.getProperty("bench.l04b.layers");
+    String l04bSet = System.getProperty("bench.l04b.set");
     int l04bPort = 18407;
     Path l04bLog = Path.of("bench", "target", "stream-bench-l04b.log");
-    Process l04b = l04bArgs == null ? null : startL04(conf, l04bPort, 63811, "stream-data-b", l04bArgs, l04bLog);
+    Process l04b = l04bArgs == null && l04bLayers == null && l04bSet == null ? null
+      : startL04(conf, l04bPort, 1, l04bLayers == null ? layers : l04bLayers, l04bArgs == null ? "-Dbench=1" : l04bArgs,
+        l04bSet == null ? System.getProperty("bench.l04.set", "") : l04bSet, l04bLog);
     Process bareProxy = null;
     Nginx nginx = null;
     try {
@@ -128,7 +137,9 @@ public final class StreamBench {
         ways.add(new Way("via L04", "L04", l04Port, "/chat/completions", false, l04.toHandle(), "l04"));
       }
       if (l04b != null) {
-        ways.add(new Way("via L04 b", "L04 (" + l04bArgs.trim() + ")", l04bPort, "/chat/completions", false, l04b.toHandle(), null));
+        String what = String.join(", ", java.util.stream.Stream.of(l04bLayers == null ? null : "layers " + l04bLayers,
+          l04bArgs == null ? null : l04bArgs.trim(), l04bSet).filter(java.util.Objects::nonNull).toList());
+        ways.add(new Way("via L04 b", "L04 (" + what + ")", l04bPort, "/chat/completions", false, l04b.toHandle(), null));
       }
       if (PATHS.contains("vertx")) {
         bareProxy = new ProcessBuilder(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:+UseZGC",
@@ -182,6 +193,12 @@ public final class StreamBench {
           Result.medianAdded(w.label(), rounds.stream().map(rd -> new Result[] {rd.get(w.name()), rd.get("direct")}).toList(), streams);
         }
       }
+      if (layers.contains("l01")) {
+        recorded(18408, "L04", started);
+      }
+      if (l04b != null && (l04bLayers == null ? layers : l04bLayers).contains("l01")) {
+        recorded(18409, "L04 b", started);
+      }
       if (PATHS.contains("l04") && allOpen) {
         // read after the measured runs: a full GC shrinks G1's heap, and a run after it would start
         // by growing it again, with more frequent collections than a running node has
@@ -221,19 +238,32 @@ public final class StreamBench {
     }
   }
 
-  /** L04 alone in a process of its own ({@code Main --layers l04}), with {@code jvmArgs} (space-separated) added to the platform's. */
-  static Process startL04(Path conf, int port, int redisPort, String dataDir, String jvmArgs, Path log) throws java.io.IOException {
+  /**
+   * L04 in a process of its own ({@code Main --layers l01,l04} by default: L01 records its calls
+   * in the embedded PostgreSQL, which the platform starts as a child of that process, so on its
+   * core when pinned), with {@code jvmArgs} (space-separated) added to the platform's and the
+   * settings {@code set} ({@code key=value}, comma-separated) given as {@code --set}. Instance
+   * {@code n} (0, 1) has ports and a data directory of its own.
+   */
+  static Process startL04(Path conf, int port, int n, String layers, String jvmArgs, String set, Path log) throws java.io.IOException {
+    String dataDir = n == 0 ? "stream-data" : "stream-data-b";
     List<String> cmd = new ArrayList<>(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
     cmd.addAll(Platform.JVM_OPTIONS);
     cmd.addAll(List.of(jvmArgs.trim().split("\\s+")));
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),
-      "--layers", "l04", "--set", "http.ports.l04=" + port, "--set", "redis.embedded.port=" + redisPort,
+      "--layers", layers, "--set", "http.ports.l04=" + port, "--set", "redis.embedded.port=" + (63810 + n),
+      "--set", "http.ports.l01=" + (18408 + n), "--set", "database.embedded.port=" + (55493 + n),
       "--set", "dataDir=bench/target/" + dataDir, "--set", "instances.l04=" + Integer.getInteger("bench.l04.instances", 1),
       // L04 alone has no L09 to verify tokens: the streaming path is measured without authentication
       "--set", "auth.enforce=false",
       // a path waits while the others run (rounds of up to two minutes): its kept connections must
       // outlive that, or each run after a pause starts by opening them all again
       "--set", "models.connections.idleMs=" + KEEP_ALIVE_S * 1000));
+    for (String kv : set.split(",")) {
+      if (!kv.isBlank()) {
+        cmd.addAll(List.of("--set", kv.trim()));
+      }
+    }
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
 
@@ -439,6 +469,17 @@ public final class StreamBench {
     all.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
     double cpu = proxy == null ? 0 : Cpu.seconds(proxy) - cpuBefore;
     return new Result(name, (long) streams * tokens, received, ttft, token, errors.get(), cpu, startMs, System.currentTimeMillis());
+  }
+
+  /** What L01 (on {@code l01Port}) has recorded of the calls so far: every stream is one row in llm_requests. */
+  static void recorded(int l01Port, String who, java.time.Instant since) throws Exception {
+    // the last rows may still be on their way: accounting sends them in batches
+    Thread.sleep(2000);
+    HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+      URI.create("http://127.0.0.1:" + l01Port + "/llm-requests/usage?group_by=status&created_after=" + since)).build(), HttpResponse.BodyHandlers.ofString());
+    JsonObject totals = new JsonObject(r.body()).getJsonObject("totals", new JsonObject());
+    System.out.printf("%s: calls recorded in llm_requests by L01: %s (errors %s, completion tokens %s)%n", who,
+      totals.getValue("calls"), totals.getValue("errors"), totals.getValue("completion_tokens"));
   }
 
   static void waitReady(Process p, int port, Path log) throws Exception {

@@ -29,9 +29,10 @@ import java.util.List;
  *
  * <p>Rows go to L01 as a group commit: at most one record request is on its way per L04 instance;
  * the calls that finish meanwhile wait in a queue and go together in the next one
- * ({@code l01.llm_requests.record_batch}, at most {@link #MAX_BATCH} rows, one transaction). A call
- * at a quiet time is sent at once; under load L01 does one round trip for many calls instead of
- * one each. When L01 cannot be reached (no node serves it or its database is away, a timeout:
+ * ({@code l01.llm_requests.record_batch}, at most {@link #MAX_BATCH} rows, one transaction). A
+ * batch waits {@code models.accounting.lingerMs} (200 ms) from its first row for others to join it,
+ * unless it is full: without that wait, calls finishing a few milliseconds apart each made a
+ * transaction of one row. When L01 cannot be reached (no node serves it or its database is away, a timeout:
  * a restart, a rolling deploy) the batch goes back to the front of the queue and is sent again after a backoff
  * (0.5 s doubling to 30 s); each row carries an id L04 gave it, which L01 writes once however
  * often it is sent, so a batch whose answer was lost is not recorded twice. The queue is bounded
@@ -66,6 +67,10 @@ public final class Accounting {
   private long backoffMs;
   /** The timer that sends again after a backoff (-1: none waiting). */
   private long retryTimer = -1;
+  /** How long a batch waits from its first row for more (0: it goes at once). */
+  private final long lingerMs;
+  /** The timer that sends a batch at the end of its wait (-1: none waiting). */
+  private long lingerTimer = -1;
   /** L04 is stopping ({@link #flush}): what L01 cannot take now is spooled (or given up), not sent again later. */
   private boolean stopping;
 
@@ -81,10 +86,12 @@ public final class Accounting {
   /**
    * @param redis    where rows wait beyond {@code maxPending} and across restarts (null: nowhere, they are dropped)
    * @param spoolMax the most rows the spool holds
+   * @param lingerMs how long a batch waits from its first row for others to join it (0: not at all)
    */
   public Accounting(io.vertx.core.Vertx vertx, BusClient bus, JsonObject prices, int maxPending,
-                    Redis redis, long spoolMax) {
+                    Redis redis, long spoolMax, long lingerMs) {
     this.vertx = vertx;
+    this.lingerMs = Math.max(0, lingerMs);
     this.bus = bus;
     this.prices = prices == null ? new JsonObject() : prices;
     this.maxPending = Math.max(1, maxPending);
@@ -195,9 +202,33 @@ public final class Accounting {
     }
     pending.add(row.put("id", java.util.UUID.randomUUID().toString()));
     if (!inFlight) {
-      sendNext();
+      linger();
+    } else if (pending.size() >= MAX_BATCH) {
+      // a full batch does not wait out its time
+      sendLingering();
     }
     return cost;
+  }
+
+  /** The queue's first rows wait {@link #lingerMs} for others to join their batch; a full batch (or stopping) goes at once. */
+  private void linger() {
+    inFlight = true;
+    if (lingerMs == 0 || pending.size() >= MAX_BATCH || stopping) {
+      sendNext();
+      return;
+    }
+    lingerTimer = vertx.setTimer(lingerMs, id -> {
+      lingerTimer = -1;
+      sendNext();
+    });
+  }
+
+  /** Sends the batch that is waiting to fill, now. */
+  private void sendLingering() {
+    if (lingerTimer != -1 && vertx.cancelTimer(lingerTimer)) {
+      lingerTimer = -1;
+      sendNext();
+    }
   }
 
   /** Sends the next batch of queued rows; each answer sends the next, until the queue is empty. */
@@ -237,7 +268,12 @@ public final class Accounting {
       if (ar.succeeded()) {
         warned = false;
         backoffMs = 0;
-        sendNext();
+        if (pending.isEmpty() || stopping) {
+          sendNext();
+        } else {
+          // the calls that finished during the round trip start the next batch
+          linger();
+        }
       } else if (unreachable(ar.cause())) {
         requeue(rows, "L01 cannot take them now (" + ar.cause().getMessage() + ")");
       } else if (batch.size() > 1 && refusedOrFailed(io.storyportal.kernel.PlatformException.of(ar.cause()).status())) {
@@ -376,6 +412,7 @@ public final class Accounting {
       retryTimer = -1;
       sendNext();
     }
+    sendLingering();
     return drained.future();
   }
 

@@ -86,7 +86,7 @@ class AccountingSpoolTest {
   }
 
   Accounting accounting(int maxPending) {
-    return on(() -> new Accounting(vertx, new BusClient(vertx, 5000, StreamSettings.DEFAULTS), new JsonObject(), maxPending, redis, 1000));
+    return on(() -> new Accounting(vertx, new BusClient(vertx, 5000, StreamSettings.DEFAULTS), new JsonObject(), maxPending, redis, 1000, 0));
   }
 
   void record(Accounting a, String... ids) {

@@ -47,7 +47,11 @@ class AccountingTest {
   }
 
   void create(int maxPending) {
-    accounting = new Accounting(vertx, new BusClient(vertx, 5000, StreamSettings.DEFAULTS), new JsonObject(), maxPending, null, 1);
+    create(maxPending, 0);
+  }
+
+  void create(int maxPending, long lingerMs) {
+    accounting = new Accounting(vertx, new BusClient(vertx, 5000, StreamSettings.DEFAULTS), new JsonObject(), maxPending, null, 1, lingerMs);
   }
 
   /** Runs on the accounting's event loop, as L04's calls do. */
@@ -114,6 +118,48 @@ class AccountingTest {
     recordCalls("c5");
     awaitBatches(3);
     assertThat(ids(batches.get(2))).containsExactly("c5");
+  }
+
+  @Test
+  void aBatchWaitsItsLingerTimeForMoreCallsUnlessItIsFull() throws InterruptedException {
+    create(10_000, 1000);
+    recordCalls("c1");
+    Thread.sleep(200);
+    recordCalls("c2");
+    assertThat(batches).as("within its linger time the batch waits").isEmpty();
+    awaitBatches(1);
+    assertThat(ids(batches.get(0))).containsExactly("c1", "c2");
+    // calls that finish during the round trip start the next batch, which waits too
+    recordCalls("c3");
+    batches.get(0).reply(new JsonObject().put("ids", new JsonArray()));
+    Thread.sleep(200);
+    recordCalls("c4");
+    assertThat(batches).hasSize(1);
+    awaitBatches(2);
+    assertThat(ids(batches.get(1))).containsExactly("c3", "c4");
+    batches.get(1).reply(new JsonObject().put("ids", new JsonArray()));
+
+    // a full batch goes without waiting out its time
+    String[] full = new String[Accounting.MAX_BATCH];
+    for (int i = 0; i < full.length; i++) {
+      full[i] = "f" + i;
+    }
+    long start = System.nanoTime();
+    recordCalls(full);
+    awaitBatches(3);
+    assertThat((System.nanoTime() - start) / 1_000_000).as("ms until a full batch went").isLessThan(800);
+    assertThat(ids(batches.get(2))).hasSize(Accounting.MAX_BATCH);
+    batches.get(2).reply(new JsonObject().put("ids", new JsonArray()));
+
+    // stopping sends a waiting batch at once
+    recordCalls("c5");
+    start = System.nanoTime();
+    Future<Void> flushed = on(accounting::flush);
+    awaitBatches(4);
+    assertThat((System.nanoTime() - start) / 1_000_000).as("ms until flush sent the waiting batch").isLessThan(800);
+    assertThat(ids(batches.get(3))).containsExactly("c5");
+    batches.get(3).reply(new JsonObject().put("ids", new JsonArray()));
+    flushed.await();
   }
 
   @Test
