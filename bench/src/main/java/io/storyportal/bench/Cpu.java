@@ -19,6 +19,28 @@ final class Cpu {
     return Stream.concat(Stream.of(process), process.descendants()).mapToLong(Cpu::ticks).sum() / TICKS_PER_SECOND;
   }
 
+  /**
+   * Read and write system calls (of any kind: sockets, pipes, files) made so far by {@code process}
+   * and its descendants, from {@code /proc/<pid>/io} ({@code syscr + syscw}; 0 where it cannot be read).
+   */
+  static long syscalls(ProcessHandle process) {
+    return Stream.concat(Stream.of(process), process.descendants()).mapToLong(Cpu::readsAndWrites).sum();
+  }
+
+  private static long readsAndWrites(ProcessHandle p) {
+    try {
+      long n = 0;
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(p.pid()), "io"))) {
+        if (line.startsWith("syscr:") || line.startsWith("syscw:")) {
+          n += Long.parseLong(line.substring(6).trim());
+        }
+      }
+      return n;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+
   private static long ticks(ProcessHandle p) {
     try {
       String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));

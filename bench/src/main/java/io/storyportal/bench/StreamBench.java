@@ -323,23 +323,24 @@ public final class StreamBench {
   }
 
   record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, long errors, double cpuSeconds,
-                long startMs, long endMs) {
+                long syscalls, long startMs, long endMs) {
     void added(String who, Result direct, int streams) {
-      System.out.printf("  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms; proxy CPU %.0f us per stream%n", who,
+      System.out.printf("  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms; proxy CPU %.0f us, %.1f syscalls per stream%n", who,
         (ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50)) / 1e6,
         (ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99)) / 1e6,
         (token.getValueAtPercentile(50) - direct.token.getValueAtPercentile(50)) / 1e6,
-        (token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99)) / 1e6, cpuSeconds * 1e6 / streams);
+        (token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99)) / 1e6, cpuSeconds * 1e6 / streams,
+        (double) syscalls / streams);
     }
 
     /** The median over rounds of what a path added to its round's direct path; each pair is {path, direct}. */
     static void medianAdded(String who, List<Result[]> pairs, int streams) {
-      System.out.printf("  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms; proxy CPU %.0f us per stream%n", who,
+      System.out.printf("  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms; proxy CPU %.0f us, %.1f syscalls per stream%n", who,
         median(pairs, p -> p[0].ttft.getValueAtPercentile(50) - p[1].ttft.getValueAtPercentile(50)) / 1e6,
         median(pairs, p -> p[0].ttft.getValueAtPercentile(99) - p[1].ttft.getValueAtPercentile(99)) / 1e6,
         median(pairs, p -> p[0].token.getValueAtPercentile(50) - p[1].token.getValueAtPercentile(50)) / 1e6,
         median(pairs, p -> p[0].token.getValueAtPercentile(99) - p[1].token.getValueAtPercentile(99)) / 1e6,
-        median(pairs, p -> p[0].cpuSeconds) * 1e6 / streams);
+        median(pairs, p -> p[0].cpuSeconds) * 1e6 / streams, median(pairs, p -> p[0].syscalls) / streams);
     }
 
     private static double median(List<Result[]> pairs, java.util.function.ToDoubleFunction<Result[]> value) {
@@ -391,6 +392,7 @@ public final class StreamBench {
   static Result run(Vertx vertx, HttpClient client, String name, int port, String path, int streams, long rampMs, int tokens, boolean ollama,
                     ProcessHandle proxy, Runnable whileOpen) throws Exception {
     double cpuBefore = proxy == null ? 0 : Cpu.seconds(proxy);
+    long syscallsBefore = proxy == null ? 0 : Cpu.syscalls(proxy);
     long startMs = System.currentTimeMillis();
     Histogram ttft = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     Histogram token = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
@@ -468,7 +470,8 @@ public final class StreamBench {
     }
     all.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
     double cpu = proxy == null ? 0 : Cpu.seconds(proxy) - cpuBefore;
-    return new Result(name, (long) streams * tokens, received, ttft, token, errors.get(), cpu, startMs, System.currentTimeMillis());
+    long syscalls = proxy == null ? 0 : Cpu.syscalls(proxy) - syscallsBefore;
+    return new Result(name, (long) streams * tokens, received, ttft, token, errors.get(), cpu, syscalls, startMs, System.currentTimeMillis());
   }
 
   /** What L01 (on {@code l01Port}) has recorded of the calls so far: every stream is one row in llm_requests. */
