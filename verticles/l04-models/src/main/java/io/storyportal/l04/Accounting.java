@@ -193,9 +193,11 @@ public final class Accounting {
       row.put("request", c.request()).put("response", c.response());
     }
     if (pending.size() >= maxPending) {
-      // the older half waits in the spool, in one write
+      // the oldest half waits in the spool, in one write of at most a batch: encoding thousands of
+      // rows at once would hold the event loop, and every stream on it, for milliseconds
       List<JsonObject> oldest = new ArrayList<>();
-      while (oldest.size() < Math.max(1, maxPending / 2) && !pending.isEmpty()) {
+      int spill = Math.min(MAX_BATCH, Math.max(1, maxPending / 2));
+      while (oldest.size() < spill && !pending.isEmpty()) {
         oldest.add(pending.poll());
       }
       spool(oldest, "L01 is not keeping up: the queue of " + maxPending + " calls to record is full");

@@ -126,6 +126,22 @@ class AccountingSpoolTest {
   }
 
   @Test
+  void aFullQueueSpoolsAtMostABatchAtATimeNotHalfOfIt() {
+    // a write of thousands of rows would hold the event loop, and every stream on it, while it is encoded
+    Accounting a = accounting(3 * Accounting.MAX_BATCH);
+    record(a, "c0");
+    UpstreamConnectionsTest.await(() -> on(a::pending) == 1, "c0 back in the queue");
+    String[] more = new String[3 * Accounting.MAX_BATCH];
+    for (int i = 0; i < more.length; i++) {
+      more[i] = "c" + (i + 1);
+    }
+    record(a, more);
+    // the queue was full once (at its 1,500th row): the oldest 500 went, not 750
+    UpstreamConnectionsTest.await(() -> spooled() > 0, "rows spooled");
+    assertThat(spooled()).isEqualTo(Accounting.MAX_BATCH);
+  }
+
+  @Test
   void anInstanceStoppingWhileL01IsAwayLeavesItsRowsForTheNextToSend() {
     double before = unrecorded();
     Accounting stopping = accounting(100);
