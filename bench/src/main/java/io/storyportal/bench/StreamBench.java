@@ -193,6 +193,16 @@ public final class StreamBench {
           Result.medianAdded(w.label(), rounds.stream().map(rd -> new Result[] {rd.get(w.name()), rd.get("direct")}).toList(), streams);
         }
       }
+      // every stream of every round in one histogram per path: a p99 over ROUNDS x streams
+      // samples, where a round's own p99 rests on its ten slowest streams
+      System.out.printf("added to the direct path, all %d rounds' streams pooled (time to first token p50 / p99; per token p50 / p99):%n",
+        ROUNDS);
+      for (Way w : ways) {
+        if (w.label() != null) {
+          Result.pooledAdded(w.label(), rounds.stream().map(rd -> rd.get(w.name())).toList(),
+            rounds.stream().map(rd -> rd.get("direct")).toList());
+        }
+      }
       if (layers.contains("l01")) {
         recorded(18408, "L04", started);
       }
@@ -341,6 +351,28 @@ public final class StreamBench {
         median(pairs, p -> p[0].token.getValueAtPercentile(50) - p[1].token.getValueAtPercentile(50)) / 1e6,
         median(pairs, p -> p[0].token.getValueAtPercentile(99) - p[1].token.getValueAtPercentile(99)) / 1e6,
         median(pairs, p -> p[0].cpuSeconds) * 1e6 / streams, median(pairs, p -> p[0].syscalls) / streams);
+    }
+
+    /** What a path added to the direct one, each taken over the streams of all rounds together. */
+    static void pooledAdded(String who, List<Result> path, List<Result> direct) {
+      Histogram[] p = pooled(path);
+      Histogram[] d = pooled(direct);
+      System.out.printf("  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms%n", who,
+        (p[0].getValueAtPercentile(50) - d[0].getValueAtPercentile(50)) / 1e6,
+        (p[0].getValueAtPercentile(99) - d[0].getValueAtPercentile(99)) / 1e6,
+        (p[1].getValueAtPercentile(50) - d[1].getValueAtPercentile(50)) / 1e6,
+        (p[1].getValueAtPercentile(99) - d[1].getValueAtPercentile(99)) / 1e6);
+    }
+
+    /** The time-to-first-token and per-token histograms of {@code results}, added together. */
+    private static Histogram[] pooled(List<Result> results) {
+      Histogram ttft = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+      Histogram token = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+      for (Result r : results) {
+        ttft.add(r.ttft());
+        token.add(r.token());
+      }
+      return new Histogram[] {ttft, token};
     }
 
     private static double median(List<Result[]> pairs, java.util.function.ToDoubleFunction<Result[]> value) {
