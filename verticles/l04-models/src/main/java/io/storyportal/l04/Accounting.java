@@ -83,6 +83,12 @@ public final class Accounting {
   /** The spool may hold rows: look before going idle. */
   private boolean spoolMaybe = true;
 
+  /** The instances of this JVM, whose queues {@code llm_requests_pending} adds up. */
+  private static final java.util.Set<Accounting> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private static final java.util.concurrent.atomic.AtomicBoolean GAUGED = new java.util.concurrent.atomic.AtomicBoolean();
+  /** {@link #pending} as the metrics scrape reads it, from another thread. */
+  private volatile int queued;
+
   /**
    * @param redis    where rows wait beyond {@code maxPending} and across restarts (null: nowhere, they are dropped)
    * @param spoolMax the most rows the spool holds
@@ -97,6 +103,12 @@ public final class Accounting {
     this.maxPending = Math.max(1, maxPending);
     this.redis = redis;
     this.spoolMax = Math.max(1, spoolMax);
+    if (GAUGED.compareAndSet(false, true)) {
+      io.micrometer.core.instrument.Gauge.builder("llm_requests_pending", LIVE, live -> live.stream().mapToInt(a -> a.queued).sum())
+        .description("Model calls waiting in L04's memory to be sent to llm_requests (not counting a batch on its way)")
+        .register(PlatformMetrics.registry());
+    }
+    LIVE.add(this);
     if (redis != null) {
       // started on the instance's event loop, as every other use of this class
       vertx.setPeriodic(SPOOL_CHECK_MS, SPOOL_CHECK_MS, id -> {
@@ -203,6 +215,7 @@ public final class Accounting {
       spool(oldest, "L01 is not keeping up: the queue of " + maxPending + " calls to record is full");
     }
     pending.add(row.put("id", java.util.UUID.randomUUID().toString()));
+    queued = pending.size();
     if (!inFlight) {
       linger();
     } else if (pending.size() >= MAX_BATCH) {
@@ -265,6 +278,7 @@ public final class Accounting {
     while (!pending.isEmpty() && rows.size() < MAX_BATCH) {
       rows.add(pending.poll());
     }
+    queued = pending.size();
     JsonArray batch = new JsonArray(new ArrayList<Object>(rows));
     bus.request("l01.llm_requests.record_batch", new JsonObject().put("rows", batch), SELF).onComplete(ar -> {
       if (ar.succeeded()) {
@@ -316,6 +330,7 @@ public final class Accounting {
       List<JsonObject> all = new ArrayList<>(rows);
       all.addAll(pending);
       pending.clear();
+      queued = 0;
       spool(all, "L04 is stopping and " + why).onComplete(v -> sendNext());
       return;
     }
@@ -326,6 +341,7 @@ public final class Accounting {
     while (pending.size() > maxPending) {
       beyond.add(pending.pollFirst());
     }
+    queued = pending.size();
     if (!beyond.isEmpty()) {
       spool(beyond, "L01 has been away long enough to fill the queue of " + maxPending + " calls to record");
     }
@@ -421,5 +437,10 @@ public final class Accounting {
   /** Calls waiting to be sent to L01 (not counting a batch on its way). */
   int pending() {
     return pending.size();
+  }
+
+  /** This instance is gone (after {@link #flush}): its queue no longer counts in {@code llm_requests_pending}. */
+  public void close() {
+    LIVE.remove(this);
   }
 }

@@ -142,13 +142,14 @@ public final class ModelGatewayLayer extends LayerVerticle {
   @Override
   protected JsonObject healthDetails() {
     return super.healthDetails().put("upstream_connections", connections.stats()).put("upstream_streams", watch.size())
-      .put("waiting_for_backends", queue.size());
+      .put("waiting_for_backends", queue.size()).put("calls_to_record", accounting.pending());
   }
 
   @Override
   public Future<?> stop() {
     // the calls that finished last still go to llm_requests (2 s at most: L01 may be gone already)
     return super.stop().eventually(() -> accounting.flush().timeout(STOP_FLUSH_MS, TimeUnit.MILLISECONDS)).eventually(() -> {
+      accounting.close();
       connections.close();
       watch.close();
       return Future.succeededFuture();

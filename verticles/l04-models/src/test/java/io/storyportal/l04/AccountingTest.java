@@ -43,6 +43,9 @@ class AccountingTest {
 
   @AfterEach
   void stop() {
+    if (accounting != null) {
+      accounting.close();
+    }
     vertx.close().await();
   }
 
@@ -78,6 +81,10 @@ class AccountingTest {
     UpstreamConnectionsTest.await(() -> batches.size() >= n, n + " batches");
   }
 
+  static double pendingGauge() {
+    return PlatformMetrics.registry().get("llm_requests_pending").gauge().value();
+  }
+
   static double unrecorded() {
     return PlatformMetrics.registry().counter("llm_requests_unrecorded_total").count();
   }
@@ -101,14 +108,17 @@ class AccountingTest {
     recordCalls("c1");
     awaitBatches(1);
     assertThat(ids(batches.get(0))).containsExactly("c1");
+    double waiting = pendingGauge();
     recordCalls("c2", "c3", "c4");
     assertThat(on(accounting::pending)).isEqualTo(3);
+    assertThat(pendingGauge() - waiting).as("llm_requests_pending").isEqualTo(3);
     Future<Void> flushed = on(accounting::flush);
     assertThat(flushed.isComplete()).isFalse();
 
     batches.get(0).reply(new JsonObject().put("ids", new JsonArray()));
     awaitBatches(2);
     assertThat(ids(batches.get(1))).containsExactly("c2", "c3", "c4");
+    assertThat(pendingGauge() - waiting).as("llm_requests_pending, the batch on its way").isZero();
     assertThat(flushed.isComplete()).as("flush waits for the last batch's answer").isFalse();
     batches.get(1).reply(new JsonObject().put("ids", new JsonArray()));
     flushed.await();
