@@ -257,6 +257,16 @@ public final class StreamBench {
    */
   static Process startL04(Path conf, int port, int n, String layers, String jvmArgs, String set, Path log) throws java.io.IOException {
     String dataDir = n == 0 ? "stream-data" : "stream-data-b";
+    // a fresh database every run: llm_requests grew by every earlier run's calls (tens of
+    // thousands each), and what an insert or a vacuum costs with it
+    Path data = Path.of("bench", "target", dataDir);
+    if (Files.exists(data)) {
+      try (java.util.stream.Stream<Path> all = Files.walk(data)) {
+        for (Path f : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.delete(f);
+        }
+      }
+    }
     List<String> cmd = new ArrayList<>(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
     cmd.addAll(Platform.JVM_OPTIONS);
     cmd.addAll(List.of(jvmArgs.trim().split("\\s+")));
@@ -264,7 +274,7 @@ public final class StreamBench {
       "--layers", layers, "--set", "http.ports.l04=" + port, "--set", "redis.embedded.port=" + (63810 + n),
       "--set", "http.ports.l01=" + (18408 + n), "--set", "database.embedded.port=" + (55493 + n),
       "--set", "dataDir=bench/target/" + dataDir, "--set", "instances.l04=" + Integer.getInteger("bench.l04.instances", 1),
-      // L04 alone has no L09 to verify tokens: the streaming path is measured without authentication
+      // no L09 in this process to verify tokens: the streaming path is measured without authentication
       "--set", "auth.enforce=false",
       // a path waits while the others run (rounds of up to two minutes): its kept connections must
       // outlive that, or each run after a pause starts by opening them all again
