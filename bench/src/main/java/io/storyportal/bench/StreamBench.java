@@ -125,8 +125,13 @@ public final class StreamBench {
     Nginx nginx = null;
     try {
       waitReady(l04, l04Port, log);
+      postmaster("stream-data").ifPresent(db -> {
+        DATABASES.put(l04.pid(), db);
+        System.out.println("L04's PostgreSQL: pid " + db.pid() + " (its CPU and system calls count with L04's)");
+      });
       if (l04b != null) {
         waitReady(l04b, l04bPort, l04bLog);
+        postmaster("stream-data-b").ifPresent(db -> DATABASES.put(l04b.pid(), db));
       }
       HttpClient client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setKeepAliveTimeout(KEEP_ALIVE_S),
         new PoolOptions().setHttp1MaxSize(streams + 50));
@@ -433,8 +438,8 @@ public final class StreamBench {
    */
   static Result run(Vertx vertx, HttpClient client, String name, int port, String path, int streams, long rampMs, int tokens, boolean ollama,
                     ProcessHandle proxy, Runnable whileOpen) throws Exception {
-    double cpuBefore = proxy == null ? 0 : Cpu.seconds(proxy);
-    long syscallsBefore = proxy == null ? 0 : Cpu.syscalls(proxy);
+    double cpuBefore = proxy == null ? 0 : cpu(proxy);
+    long syscallsBefore = proxy == null ? 0 : syscalls(proxy);
     long startMs = System.currentTimeMillis();
     Histogram ttft = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     Histogram token = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
@@ -511,9 +516,34 @@ public final class StreamBench {
       whileOpen.run();
     }
     all.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
-    double cpu = proxy == null ? 0 : Cpu.seconds(proxy) - cpuBefore;
-    long syscalls = proxy == null ? 0 : Cpu.syscalls(proxy) - syscallsBefore;
+    double cpu = proxy == null ? 0 : cpu(proxy) - cpuBefore;
+    long syscalls = proxy == null ? 0 : syscalls(proxy) - syscallsBefore;
     return new Result(name, (long) streams * tokens, received, ttft, token, errors.get(), cpu, syscalls, startMs, System.currentTimeMillis());
+  }
+
+  /**
+   * The PostgreSQL of each L04 process that runs L01, by the L04 process's pid: {@code pg_ctl}
+   * starts it detached (its parent is init, so it is no descendant of L04's process), yet on L04's
+   * core (it keeps the pinned affinity), and its work is L04's recording: it counts with L04.
+   */
+  static final java.util.Map<Long, ProcessHandle> DATABASES = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The postmaster serving {@code bench/target/<dataDir>}, if one runs. */
+  static java.util.Optional<ProcessHandle> postmaster(String dataDir) {
+    String marker = dataDir + "/postgres";
+    return ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(marker)).findFirst();
+  }
+
+  /** CPU seconds of {@code proxy} and its descendants, with its PostgreSQL's. */
+  static double cpu(ProcessHandle proxy) {
+    ProcessHandle db = DATABASES.get(proxy.pid());
+    return Cpu.seconds(proxy) + (db == null ? 0 : Cpu.seconds(db));
+  }
+
+  /** Read and write system calls of {@code proxy} and its descendants, with its PostgreSQL's. */
+  static long syscalls(ProcessHandle proxy) {
+    ProcessHandle db = DATABASES.get(proxy.pid());
+    return Cpu.syscalls(proxy) + (db == null ? 0 : Cpu.syscalls(db));
   }
 
   /** What L01 (on {@code l01Port}) has recorded of the calls so far: every stream is one row in llm_requests. */
