@@ -16,7 +16,7 @@ final class Cpu {
 
   /** User + system CPU seconds of {@code process} and its descendants (nginx's workers). */
   static double seconds(ProcessHandle process) {
-    return Stream.concat(Stream.of(process), process.descendants()).mapToLong(Cpu::ticks).sum() / TICKS_PER_SECOND;
+    return sum(process, Cpu::ticks) / TICKS_PER_SECOND;
   }
 
   /**
@@ -24,7 +24,12 @@ final class Cpu {
    * and its descendants, from {@code /proc/<pid>/io} ({@code syscr + syscw}; 0 where it cannot be read).
    */
   static long syscalls(ProcessHandle process) {
-    return Stream.concat(Stream.of(process), process.descendants()).mapToLong(Cpu::readsAndWrites).sum();
+    return sum(process, Cpu::readsAndWrites);
+  }
+
+  /** {@code count} of {@code process} and of each of its descendants, added up. */
+  private static long sum(ProcessHandle process, java.util.function.ToLongFunction<ProcessHandle> count) {
+    return Stream.concat(Stream.of(process), process.descendants()).mapToLong(count).sum();
   }
 
   private static long readsAndWrites(ProcessHandle p) {

@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -350,33 +351,35 @@ public final class StreamBench {
   record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, long errors, double cpuSeconds,
                 long syscalls, long startMs, long endMs) {
     void added(String who, Result direct, int streams) {
-      System.out.printf("  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms; proxy CPU %.0f us, %.1f syscalls per stream%n", who,
-        (ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50)) / 1e6,
-        (ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99)) / 1e6,
-        (token.getValueAtPercentile(50) - direct.token.getValueAtPercentile(50)) / 1e6,
-        (token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99)) / 1e6, cpuSeconds * 1e6 / streams,
-        (double) syscalls / streams);
+      printAdded(who, ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50),
+        ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99),
+        token.getValueAtPercentile(50) - direct.token.getValueAtPercentile(50),
+        token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99),
+        String.format(Locale.ROOT, "; proxy CPU %.0f us, %.1f syscalls per stream", cpuSeconds * 1e6 / streams, (double) syscalls / streams));
     }
 
     /** The median over rounds of what a path added to its round's direct path; each pair is {path, direct}. */
     static void medianAdded(String who, List<Result[]> pairs, int streams) {
-      System.out.printf("  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms; proxy CPU %.0f us, %.1f syscalls per stream%n", who,
-        median(pairs, p -> p[0].ttft.getValueAtPercentile(50) - p[1].ttft.getValueAtPercentile(50)) / 1e6,
-        median(pairs, p -> p[0].ttft.getValueAtPercentile(99) - p[1].ttft.getValueAtPercentile(99)) / 1e6,
-        median(pairs, p -> p[0].token.getValueAtPercentile(50) - p[1].token.getValueAtPercentile(50)) / 1e6,
-        median(pairs, p -> p[0].token.getValueAtPercentile(99) - p[1].token.getValueAtPercentile(99)) / 1e6,
-        median(pairs, p -> p[0].cpuSeconds) * 1e6 / streams, median(pairs, p -> p[0].syscalls) / streams);
+      printAdded(who, median(pairs, p -> p[0].ttft.getValueAtPercentile(50) - p[1].ttft.getValueAtPercentile(50)),
+        median(pairs, p -> p[0].ttft.getValueAtPercentile(99) - p[1].ttft.getValueAtPercentile(99)),
+        median(pairs, p -> p[0].token.getValueAtPercentile(50) - p[1].token.getValueAtPercentile(50)),
+        median(pairs, p -> p[0].token.getValueAtPercentile(99) - p[1].token.getValueAtPercentile(99)),
+        String.format(Locale.ROOT, "; proxy CPU %.0f us, %.1f syscalls per stream", median(pairs, p -> p[0].cpuSeconds) * 1e6 / streams,
+          median(pairs, p -> p[0].syscalls) / streams));
     }
 
     /** What a path added to the direct one, each taken over the streams of all rounds together. */
     static void pooledAdded(String who, List<Result> path, List<Result> direct) {
       Histogram[] p = pooled(path);
       Histogram[] d = pooled(direct);
-      System.out.printf("  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms%n", who,
-        (p[0].getValueAtPercentile(50) - d[0].getValueAtPercentile(50)) / 1e6,
-        (p[0].getValueAtPercentile(99) - d[0].getValueAtPercentile(99)) / 1e6,
-        (p[1].getValueAtPercentile(50) - d[1].getValueAtPercentile(50)) / 1e6,
-        (p[1].getValueAtPercentile(99) - d[1].getValueAtPercentile(99)) / 1e6);
+      printAdded(who, p[0].getValueAtPercentile(50) - d[0].getValueAtPercentile(50), p[0].getValueAtPercentile(99) - d[0].getValueAtPercentile(99),
+        p[1].getValueAtPercentile(50) - d[1].getValueAtPercentile(50), p[1].getValueAtPercentile(99) - d[1].getValueAtPercentile(99), "");
+    }
+
+    /** One line of what a path added (nanoseconds: TTFT p50, p99, per token p50, p99), then {@code rest}. */
+    private static void printAdded(String who, double ttft50, double ttft99, double token50, double token99, String rest) {
+      System.out.printf(Locale.ROOT, "  %-17s TTFT %+.3f ms / %+.3f ms; per token %+.3f ms / %+.3f ms%s%n", who,
+        ttft50 / 1e6, ttft99 / 1e6, token50 / 1e6, token99 / 1e6, rest);
     }
 
     /** The time-to-first-token and per-token histograms of {@code results}, added together. */

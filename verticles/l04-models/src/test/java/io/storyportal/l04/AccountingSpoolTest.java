@@ -98,6 +98,12 @@ class AccountingSpoolTest {
     });
   }
 
+  /** {@code id} is sent alone, refused (L01 away) and back in {@code a}'s queue, waiting out the backoff. */
+  void refusedOnce(Accounting a, String id) {
+    record(a, id);
+    UpstreamConnectionsTest.await(() -> on(a::pending) == 1, id + " back in the queue");
+  }
+
   long spooled() {
     return redis.send(Request.cmd(Command.LLEN).arg(Accounting.SPOOL)).await().toLong();
   }
@@ -110,9 +116,8 @@ class AccountingSpoolTest {
   void rowsBeyondTheQueueWaitInRedisWhileL01IsAwayAndAreSentOnceItIsBack() {
     double before = unrecorded();
     Accounting a = accounting(4);
-    record(a, "c0");
     // c0 is refused (L01 away) and waits; nine more calls overflow a queue of four into the spool
-    UpstreamConnectionsTest.await(() -> on(a::pending) == 1, "c0 back in the queue");
+    refusedOnce(a, "c0");
     record(a, "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9");
     assertThat(on(a::pending)).isLessThanOrEqualTo(4);
     UpstreamConnectionsTest.await(() -> spooled() + on(a::pending) == 10, "every call queued or spooled");
@@ -129,13 +134,8 @@ class AccountingSpoolTest {
   void aFullQueueSpoolsAtMostABatchAtATimeNotHalfOfIt() {
     // a write of thousands of rows would hold the event loop, and every stream on it, while it is encoded
     Accounting a = accounting(3 * Accounting.MAX_BATCH);
-    record(a, "c0");
-    UpstreamConnectionsTest.await(() -> on(a::pending) == 1, "c0 back in the queue");
-    String[] more = new String[3 * Accounting.MAX_BATCH];
-    for (int i = 0; i < more.length; i++) {
-      more[i] = "c" + (i + 1);
-    }
-    record(a, more);
+    refusedOnce(a, "c0");
+    record(a, AccountingTest.idsOf("m", 3 * Accounting.MAX_BATCH));
     // the queue was full once (at its 1,500th row): the oldest 500 went, not 750
     UpstreamConnectionsTest.await(() -> spooled() > 0, "rows spooled");
     assertThat(spooled()).isEqualTo(Accounting.MAX_BATCH);
@@ -145,8 +145,7 @@ class AccountingSpoolTest {
   void anInstanceStoppingWhileL01IsAwayLeavesItsRowsForTheNextToSend() {
     double before = unrecorded();
     Accounting stopping = accounting(100);
-    record(stopping, "s1");
-    UpstreamConnectionsTest.await(() -> on(stopping::pending) == 1, "s1 back in the queue");
+    refusedOnce(stopping, "s1");
     record(stopping, "s2", "s3");
     Future<Void> flushed = on(stopping::flush);
     flushed.await();

@@ -81,6 +81,24 @@ class AccountingTest {
     UpstreamConnectionsTest.await(() -> batches.size() >= n, n + " batches");
   }
 
+  /** c1 goes alone; {@code ids} finish while it is on its way, and go together once it is answered. */
+  void secondBatchOf(String... ids) {
+    recordCalls("c1");
+    awaitBatches(1);
+    recordCalls(ids);
+    batches.get(0).reply(new JsonObject().put("ids", new JsonArray()));
+    awaitBatches(2);
+  }
+
+  /** {@code n} request ids: {@code prefix}0, {@code prefix}1, … */
+  static String[] idsOf(String prefix, int n) {
+    String[] ids = new String[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = prefix + i;
+    }
+    return ids;
+  }
+
   static double pendingGauge() {
     return PlatformMetrics.registry().get("llm_requests_pending").gauge().value();
   }
@@ -150,12 +168,8 @@ class AccountingTest {
     batches.get(1).reply(new JsonObject().put("ids", new JsonArray()));
 
     // a full batch goes without waiting out its time
-    String[] full = new String[Accounting.MAX_BATCH];
-    for (int i = 0; i < full.length; i++) {
-      full[i] = "f" + i;
-    }
     long start = System.nanoTime();
-    recordCalls(full);
+    recordCalls(idsOf("f", Accounting.MAX_BATCH));
     awaitBatches(3);
     assertThat((System.nanoTime() - start) / 1_000_000).as("ms until a full batch went").isLessThan(800);
     assertThat(ids(batches.get(2))).hasSize(Accounting.MAX_BATCH);
@@ -204,11 +218,7 @@ class AccountingTest {
       }
     }).completion().await();
     double before = unrecorded();
-    recordCalls("c1");
-    awaitBatches(1);
-    recordCalls("c2", "c3", "c4");
-    batches.get(0).reply(new JsonObject().put("ids", new JsonArray()));
-    awaitBatches(2);
+    secondBatchOf("c2", "c3", "c4");
     batches.get(1).fail(400, "a row is invalid");
     UpstreamConnectionsTest.await(() -> single.size() == 3, "three rows sent one by one");
     assertThat(single).containsExactlyInAnyOrder("c2", "c3", "c4");
@@ -297,11 +307,7 @@ class AccountingTest {
       }
     }).completion().await();
     double before = unrecorded();
-    recordCalls("c1");
-    awaitBatches(1);
-    recordCalls("c2", "c3", "c4");
-    batches.get(0).reply(new JsonObject().put("ids", new JsonArray()));
-    awaitBatches(2);
+    secondBatchOf("c2", "c3", "c4");
     batches.get(1).fail(500, "internal error");
     // row by row: c2 lost (a 500 again), c4 written, c3 back in the queue and sent again after the backoff
     awaitBatches(3);
