@@ -168,6 +168,12 @@ public final class ApiGatewayLayer extends LayerVerticle {
       || path.equals("/.well-known/jwks.json") || path.startsWith("/api/") || path.equals("/openapi.json") || path.startsWith("/docs");
   }
 
+  /** The identity of a request that manages API keys ({@code what} it does to them): a user's, never an API key's (403). */
+  private Future<Identity> asUser(RoutingContext ctx, String what) {
+    return authenticate(ctx).compose(who -> who.apiKeyId() == null ? Future.succeededFuture(who)
+      : Future.failedFuture(new PlatformException(403, "FORBIDDEN", "API keys cannot " + what + " API keys; use a user's token")));
+  }
+
   /** The identity of an HTTP request: {@code Authorization: Bearer …} or {@code X-API-Key}; else 401. */
   Future<Identity> authenticate(RoutingContext ctx) {
     Authentication.Credential presented;
@@ -256,10 +262,7 @@ public final class ApiGatewayLayer extends LayerVerticle {
     if (in == null) {
       return;
     }
-    authenticate(ctx).compose(who -> {
-      if (who.apiKeyId() != null) {
-        throw new PlatformException(403, "FORBIDDEN", "API keys cannot change API keys; use a user's token");
-      }
+    asUser(ctx, "change").compose(who -> {
       JsonObject limits = keyLimits(in);
       if (limits.isEmpty() || in.fieldNames().stream().anyMatch(f -> !f.equals("models") && !f.equals("budgets"))) {
         throw PlatformException.badRequest("VALIDATION_FAILED", "a key's models and budgets can be changed, nothing else", null);
@@ -273,10 +276,7 @@ public final class ApiGatewayLayer extends LayerVerticle {
     if (in == null) {
       return;
     }
-    authenticate(ctx).compose(who -> {
-      if (who.apiKeyId() != null) {
-        throw new PlatformException(403, "FORBIDDEN", "API keys cannot create API keys; use a user's token");
-      }
+    asUser(ctx, "create").compose(who -> {
       String name = in.getValue("name") instanceof String n ? n : null;
       if (name == null || name.isBlank() || name.length() > 200) {
         throw PlatformException.badRequest("VALIDATION_FAILED", "name (1–200 characters) is required", null);

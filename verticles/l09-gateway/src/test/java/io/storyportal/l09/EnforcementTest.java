@@ -54,6 +54,12 @@ class EnforcementTest {
     f.close();
   }
 
+  /** A one-message chat request for {@code model}. */
+  static JsonObject chat(String model) {
+    return new JsonObject().put("model", model)
+      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")));
+  }
+
   @Test
   void layerPortsNeedAValidTokenAndIgnoreClientIdentityHeaders() {
     int l01 = f.data.actualPort();
@@ -182,8 +188,7 @@ class EnforcementTest {
     assertThat(checked).contains("l01.agents.create", "l01.users.delete", "l01.api_keys.resolve", "l09.auth.verify",
       "l04.chat", "l04.chat.stream", "l05.count");
     // L04's own OpenAI- and Ollama-compatible routes check the same roles
-    JsonObject chat = new JsonObject().put("model", "m").put("stream", true)
-      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")));
+    JsonObject chat = chat("m").put("stream", true);
     for (String path : List.of("/chat/completions", "/v1/chat/completions", "/api/chat")) {
       assertError(f.send(models.actualPort(), HttpMethod.POST, path, chat, "authorization", "Bearer " + viewer), 403, "FORBIDDEN");
       assertError(f.send(models.actualPort(), HttpMethod.POST, path, chat), 401, "AUTHENTICATION_REQUIRED");
@@ -200,8 +205,7 @@ class EnforcementTest {
     assertThat(made.statusCode()).as(made.bodyAsString()).isEqualTo(201);
     assertThat(made.bodyAsJsonObject().getJsonArray("models")).containsExactly("llama3.2");
     String key = made.bodyAsJsonObject().getString("key");
-    JsonObject chat = new JsonObject().put("model", "mistral")
-      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")));
+    JsonObject chat = chat("mistral");
 
     // L04's own port (the key as an OpenAI client's "API key") and the gateway: refused before any backend
     assertError(f.send(models.actualPort(), HttpMethod.POST, "/v1/chat/completions", chat, "authorization", "Bearer " + key),
@@ -235,8 +239,7 @@ class EnforcementTest {
     assertThat(made.statusCode()).as(made.bodyAsString()).isEqualTo(201);
     assertThat(made.bodyAsJsonObject().getJsonArray("budgets").getJsonObject(0).getInteger("requests")).isEqualTo(2);
     String key = made.bodyAsJsonObject().getString("key");
-    JsonObject chat = new JsonObject().put("model", "llama3.2")
-      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")));
+    JsonObject chat = chat("llama3.2");
     // admitted (counted), then no backend answers here
     assertError(f.send(models.actualPort(), HttpMethod.POST, "/v1/chat/completions", chat, "authorization", "Bearer " + key),
       503, "NO_BACKEND_AVAILABLE");
@@ -286,8 +289,7 @@ class EnforcementTest {
       .put("budgets", new JsonArray().add(new JsonObject().put("period", "day").put("requests", 1))), "authorization", "Bearer " + admin);
     String key = made.bodyAsJsonObject().getString("key");
     String id = made.bodyAsJsonObject().getString("id");
-    JsonObject chat = new JsonObject().put("model", "llama3.2")
-      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "hi")));
+    JsonObject chat = chat("llama3.2");
     assertError(f.send(gw, HttpMethod.POST, "/api/v1/l04/chat", chat, "x-api-key", key), 503, "NO_BACKEND_AVAILABLE");
     assertError(f.send(gw, HttpMethod.POST, "/api/v1/l04/chat", chat, "x-api-key", key), 429, "REQUEST_LIMIT_REACHED");
 
