@@ -32,6 +32,36 @@ final class Cpu {
     return Stream.concat(Stream.of(process), process.descendants()).mapToLong(count).sum();
   }
 
+  /**
+   * CPU seconds of the JIT's and the garbage collector's threads in {@code process} and its
+   * descendants, from {@code /proc/<pid>/task/<tid>/stat}, by the names the JVM gives them: the
+   * compiler threads ({@code C1/C2 CompilerThread}), ZGC's ({@code Z…}) and G1's ({@code GC
+   * Thread#…}, {@code G1 …}). Live threads only: a thread that ended takes its ticks with it.
+   */
+  static java.util.Map<String, Double> jvmSeconds(ProcessHandle process) {
+    java.util.Map<String, Double> seconds = new java.util.TreeMap<>();
+    Stream.concat(Stream.of(process), process.descendants()).forEach(p -> {
+      try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(p.pid()), "task"))) {
+        tasks.forEach(task -> {
+          try {
+            String stat = Files.readString(task.resolve("stat"));
+            String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+            String kind = name.contains("CompilerThre") ? "JIT"
+              : name.startsWith("Z") || name.startsWith("GC Thread") || name.startsWith("G1 ") ? "GC" : null;
+            if (kind != null) {
+              seconds.merge(kind, ticksOf(stat) / TICKS_PER_SECOND, Double::sum);
+            }
+          } catch (IOException | RuntimeException e) {
+            // the thread ended meanwhile
+          }
+        });
+      } catch (IOException e) {
+        // the process ended meanwhile
+      }
+    });
+    return seconds;
+  }
+
   private static long readsAndWrites(ProcessHandle p) {
     try {
       long n = 0;
@@ -48,12 +78,16 @@ final class Cpu {
 
   private static long ticks(ProcessHandle p) {
     try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
-      // fields after the command name (which may contain spaces) start after the last ')'
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      return ticksOf(Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat")));
     } catch (IOException | RuntimeException e) {
       return 0;
     }
+  }
+
+  /** utime + stime of a {@code stat} line (a process's or a thread's). */
+  private static long ticksOf(String stat) {
+    // fields after the command name (which may contain spaces) start after the last ')'
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return Long.parseLong(f[11]) + Long.parseLong(f[12]);
   }
 }

@@ -59,6 +59,13 @@ public final class StreamBench {
    * took ~1.6-2x the CPU per stream on every path.
    */
   static final int KEEP_ALIVE_S = 600;
+  /**
+   * At most this many unmeasured runs shaped like the measured ones end each path's warm-up: they
+   * go on until one where the JIT used less than {@link #JIT_QUIET} of the process's CPU.
+   */
+  static final int WARMUP_RUNS = Integer.getInteger("bench.warmup.runs", 5);
+  /** The JIT's share of a warm-up run's CPU under which a path counts as compiled. */
+  static final double JIT_QUIET = 0.05;
   /** Measured rounds; each runs every path once (see {@link #main}). */
   static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
 
@@ -165,7 +172,7 @@ public final class StreamBench {
         }
       }
       for (Way w : ways) {
-        warmUp(vertx, client, w.name(), w.port(), w.path(), streams, tokens, w.ollama());
+        warmUp(vertx, client, w.name(), w.port(), w.path(), streams, tokens, w.ollama(), w.process());
       }
       System.out.printf("%d streams x %d tokens, one every %d ms, started over %d ms; %d rounds; %s%n", streams, tokens, intervalMs, RAMP_MS,
         ROUNDS, PIN_PROXY == null ? "CPUs shared by all processes"
@@ -348,14 +355,24 @@ public final class StreamBench {
     return n;
   }
 
+  /** {@code cpuParts}: seconds of {@code cpuSeconds} spent by the JIT, the GC and the database ({@link #cpuParts}). */
   record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, long errors, double cpuSeconds,
-                long syscalls, long startMs, long endMs) {
+                java.util.Map<String, Double> cpuParts, long syscalls, long startMs, long endMs) {
     void added(String who, Result direct, int streams) {
       printAdded(who, ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50),
         ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99),
         token.getValueAtPercentile(50) - direct.token.getValueAtPercentile(50),
         token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99),
-        String.format(Locale.ROOT, "; proxy CPU %.0f us, %.1f syscalls per stream", cpuSeconds * 1e6 / streams, (double) syscalls / streams));
+        cpuPerStream(cpuSeconds, cpuParts.keySet(), kind -> cpuParts.get(kind), syscalls, streams));
+    }
+
+    /** "; proxy CPU … us (JIT …, GC …, database …), … syscalls per stream"; the parts a process has (a JVM's, its database). */
+    private static String cpuPerStream(double cpuSeconds, java.util.Set<String> kinds, java.util.function.ToDoubleFunction<String> part,
+                                       double syscalls, int streams) {
+      String parts = kinds.stream().map(k -> String.format(Locale.ROOT, "%s %.0f", k, part.applyAsDouble(k) * 1e6 / streams))
+        .collect(java.util.stream.Collectors.joining(", ", " (", ")"));
+      return String.format(Locale.ROOT, "; proxy CPU %.0f us%s, %.1f syscalls per stream", cpuSeconds * 1e6 / streams,
+        kinds.isEmpty() || cpuSeconds == 0 ? "" : parts, syscalls / streams);
     }
 
     /** The median over rounds of what a path added to its round's direct path; each pair is {path, direct}. */
@@ -364,8 +381,8 @@ public final class StreamBench {
         median(pairs, p -> p[0].ttft.getValueAtPercentile(99) - p[1].ttft.getValueAtPercentile(99)),
         median(pairs, p -> p[0].token.getValueAtPercentile(50) - p[1].token.getValueAtPercentile(50)),
         median(pairs, p -> p[0].token.getValueAtPercentile(99) - p[1].token.getValueAtPercentile(99)),
-        String.format(Locale.ROOT, "; proxy CPU %.0f us, %.1f syscalls per stream", median(pairs, p -> p[0].cpuSeconds) * 1e6 / streams,
-          median(pairs, p -> p[0].syscalls) / streams));
+        cpuPerStream(median(pairs, p -> p[0].cpuSeconds), pairs.get(0)[0].cpuParts.keySet(),
+          kind -> median(pairs, p -> p[0].cpuParts.getOrDefault(kind, 0.0)), median(pairs, p -> p[0].syscalls), streams));
     }
 
     /** What a path added to the direct one, each taken over the streams of all rounds together. */
@@ -410,20 +427,38 @@ public final class StreamBench {
 
   /**
    * Before a path is measured: {@link #WARMUP} streams of two tokens at 1,000 new streams a second,
-   * then one unmeasured run shaped like the measured one (so the compiled code has seen this run's
+   * then unmeasured runs shaped like the measured one (so the compiled code has seen this run's
    * branches and types: otherwise a quiet run right after a busy warm-up deoptimises and recompiles,
    * and the JIT's CPU shows up in the measurement). A method called once per stream needs ~15,000
    * calls before C2 compiles it (HotSpot's Tier4CompileThreshold): with 10,000 warm-up streams L04's
    * per-stream code was still being compiled during the measured run (C2 ~23% of L04's CPU there),
-   * hence 30,000 by default.
+   * hence 30,000 by default. After them, with one shaped run, L04's JIT still used ~20% of its CPU in
+   * the first measured round (and 3–5% after): the shaped runs now go on until the JIT's share of
+   * one is under {@link #JIT_QUIET}, at most {@link #WARMUP_RUNS} of them. {@code proxy}: the process
+   * in the middle (null for the direct path, which gets one shaped run).
    */
-  static void warmUp(Vertx vertx, HttpClient client, String name, int port, String path, int streams, int tokens, boolean ollama)
-    throws Exception {
+  static void warmUp(Vertx vertx, HttpClient client, String name, int port, String path, int streams, int tokens, boolean ollama,
+                     ProcessHandle proxy) throws Exception {
     // two tokens each, so that about 500 are open at a time: with the measured run's token count
     // (20 tokens, 5 s each) 5,000 would be open, the machine falls behind by seconds, and the JIT
     // learns an overloaded process instead of the measured one
     run(vertx, client, name, port, path, WARMUP, WARMUP, Math.min(tokens, 2), ollama, null, null);
-    run(vertx, client, name, port, path, streams, RAMP_MS, tokens, ollama, null, null);
+    List<String> jit = new ArrayList<>();
+    for (int i = 0; i < Math.max(1, WARMUP_RUNS); i++) {
+      Result r = run(vertx, client, name, port, path, streams, RAMP_MS, tokens, ollama, proxy, null);
+      if (proxy == null || r.cpuParts().get("JIT") == null) {
+        break;
+      }
+      double share = r.cpuSeconds() == 0 ? 0 : r.cpuParts().get("JIT") / r.cpuSeconds();
+      jit.add(String.format(Locale.ROOT, "%.0f%%", share * 100));
+      if (share < JIT_QUIET) {
+        break;
+      }
+    }
+    if (!jit.isEmpty()) {
+      System.out.printf("%s warmed up: %d short streams, then %d runs shaped like the measured ones (JIT's share of the CPU in each: %s)%n",
+        name, WARMUP, jit.size(), String.join(", ", jit));
+    }
   }
 
   /** The measured run of a path through {@code proxy}, profiled when asked ({@link #profile}). */
@@ -442,6 +477,7 @@ public final class StreamBench {
   static Result run(Vertx vertx, HttpClient client, String name, int port, String path, int streams, long rampMs, int tokens, boolean ollama,
                     ProcessHandle proxy, Runnable whileOpen) throws Exception {
     double cpuBefore = proxy == null ? 0 : cpu(proxy);
+    java.util.Map<String, Double> partsBefore = proxy == null ? java.util.Map.of() : cpuParts(proxy);
     long syscallsBefore = proxy == null ? 0 : syscalls(proxy);
     long startMs = System.currentTimeMillis();
     Histogram ttft = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
@@ -520,8 +556,11 @@ public final class StreamBench {
     }
     all.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
     double cpu = proxy == null ? 0 : cpu(proxy) - cpuBefore;
+    java.util.Map<String, Double> parts = new java.util.TreeMap<>(proxy == null ? java.util.Map.of() : cpuParts(proxy));
+    parts.replaceAll((kind, seconds) -> seconds - partsBefore.getOrDefault(kind, 0.0));
     long syscalls = proxy == null ? 0 : syscalls(proxy) - syscallsBefore;
-    return new Result(name, (long) streams * tokens, received, ttft, token, errors.get(), cpu, syscalls, startMs, System.currentTimeMillis());
+    return new Result(name, (long) streams * tokens, received, ttft, token, errors.get(), cpu, parts, syscalls, startMs,
+      System.currentTimeMillis());
   }
 
   /**
@@ -541,6 +580,19 @@ public final class StreamBench {
   static double cpu(ProcessHandle proxy) {
     ProcessHandle db = DATABASES.get(proxy.pid());
     return Cpu.seconds(proxy) + (db == null ? 0 : Cpu.seconds(db));
+  }
+
+  /**
+   * Parts of {@link #cpu}, in seconds: the JVM's compiler threads ("JIT") and garbage collector's
+   * ("GC"), and L04's PostgreSQL ("database"); the rest is the event loops and other threads.
+   */
+  static java.util.Map<String, Double> cpuParts(ProcessHandle proxy) {
+    java.util.Map<String, Double> parts = new java.util.TreeMap<>(Cpu.jvmSeconds(proxy));
+    ProcessHandle db = DATABASES.get(proxy.pid());
+    if (db != null) {
+      parts.put("database", Cpu.seconds(db));
+    }
+    return parts;
   }
 
   /** Read and write system calls of {@code proxy} and its descendants, with its PostgreSQL's. */
