@@ -38,14 +38,20 @@ public final class InputValidator {
     if (schema == null) {
       return new InputValidator(null, null, null);
     }
-    // compiled from a copy: the library marks up the schema objects it is given
-    FastCheck fast = FastCheck.of(schema.copy());
+    // the library marks up the schema objects it is given: it gets copies, so that a schema shared
+    // by several operations still compiles here for each of them
+    FastCheck fast = FastCheck.of(schema);
     JsonSchemaOptions options = new JsonSchemaOptions()
       .setDraft(Draft.DRAFT202012)
       .setBaseUri("https://storyportal.io/schemas/" + name);
     return new InputValidator(fast,
-      Validator.create(JsonSchema.of(schema), new JsonSchemaOptions(options).setOutputFormat(OutputFormat.Flag)),
-      Validator.create(JsonSchema.of(schema), new JsonSchemaOptions(options).setOutputFormat(OutputFormat.Basic)));
+      Validator.create(JsonSchema.of(schema.copy()), new JsonSchemaOptions(options).setOutputFormat(OutputFormat.Flag)),
+      Validator.create(JsonSchema.of(schema.copy()), new JsonSchemaOptions(options).setOutputFormat(OutputFormat.Basic)));
+  }
+
+  /** Whether the schema compiled into a {@link FastCheck}. */
+  boolean compiled() {
+    return fast != null;
   }
 
   /** Throws a 400 {@link PlatformException} unless {@code input} conforms. */

@@ -109,6 +109,14 @@ class FastCheckTest {
     assertEquals(List.of("/count", "/name"), fields);
   }
 
+  @Test
+  void aSchemaSharedByTwoOperationsCompilesForBoth() {
+    // L04's chat schema serves l04.chat and l04.chat.stream: the library marks up what it is given
+    JsonObject shared = new JsonObject(SCHEMAS.get(0));
+    assertTrue(InputValidator.of("l04.chat", shared).compiled());
+    assertTrue(InputValidator.of("l04.chat.stream", shared).compiled());
+  }
+
   private static Object value(Random r, List<String> names, int depth) {
     switch (r.nextInt(depth > 2 ? 4 : 7)) {
       case 0:
