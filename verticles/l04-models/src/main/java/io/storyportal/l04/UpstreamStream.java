@@ -34,7 +34,7 @@ public final class UpstreamStream {
   private HttpClientRequest request;
   private RecordParser parser;
   private final java.util.ArrayDeque<JsonObject> early = new java.util.ArrayDeque<>();
-  private ChunkDecoder decoder = ChunkDecoder.NDJSON;
+  private ChunkDecoder decoder;
   private boolean started;
   private boolean finished;
   private boolean cancelled;
@@ -77,7 +77,7 @@ public final class UpstreamStream {
       return open(upstream, backend, "/v1/messages", AnthropicBackend.request(ollamaPath, body),
         AnthropicBackend.decoder(body.getString("model"), generate), timeouts);
     }
-    return open(upstream, backend, ollamaPath, body.copy().put("stream", true), ChunkDecoder.NDJSON, timeouts);
+    return open(upstream, backend, ollamaPath, body.copy().put("stream", true), ChunkDecoder.ndjson(), timeouts);
   }
 
   /** Sends {@code body} to {@code path}; completes with the stream once its first chunk is here. */
@@ -324,8 +324,10 @@ public final class UpstreamStream {
     idlePaused = true;
   }
 
+  /** The stream is over: no more deadlines, and the decoder gives back its parser. */
   private void unwatch() {
     watch.remove(deadlines);
+    decoder.close();
   }
 
   private void fail(PlatformException e, Promise<UpstreamStream> opened) {

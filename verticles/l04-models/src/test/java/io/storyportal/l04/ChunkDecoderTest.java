@@ -28,11 +28,13 @@ class ChunkDecoderTest {
     String text = "{\"model\":\"a\",\"done\":false}\n"
       + "{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"h\u00e9llo \\\"w\u00f6rld\\\" \uD83D\uDE00\"},\"done\":false}\n"
       + "{\"model\":\"c\",\"done\":true,\"eval_count\":12,\"total_duration\":5191566416}\n";
-    List<JsonObject> chunks = ChunkDecoder.NDJSON.decode(line(text, 1));
+    ChunkDecoder ndjson = ChunkDecoder.ndjson();
+    List<JsonObject> chunks = ndjson.decode(line(text, 1));
     assertThat(chunks).hasSize(1);
     assertThat(chunks.get(0).getString("model")).isEqualTo("llama3.2");
     assertThat(chunks.get(0).getJsonObject("message").getString("content")).isEqualTo("h\u00e9llo \"w\u00f6rld\" \uD83D\uDE00");
-    JsonObject last = ChunkDecoder.NDJSON.decode(line(text, 2)).get(0);
+    // the same decoder (and parser) for the next line, as for a stream
+    JsonObject last = ndjson.decode(line(text, 2)).get(0);
     assertThat(last.getBoolean("done")).isTrue();
     assertThat(last.getInteger("eval_count")).isEqualTo(12);
     assertThat(last.getLong("total_duration")).isEqualTo(5191566416L);
@@ -41,16 +43,44 @@ class ChunkDecoderTest {
   }
 
   @Test
+  void oneDecoderReadsEveryLineOfAStreamAsVertxWould() throws Exception {
+    ChunkDecoder ndjson = ChunkDecoder.ndjson();
+    int n = 0;
+    for (String fixture : new String[] {"ollama/chat-stream.ndjson", "ollama/chat-tool-call.ndjson", "ollama/stream-error.ndjson"}) {
+      try (java.io.InputStream in = getClass().getClassLoader().getResourceAsStream(fixture)) {
+        String text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        String[] lines = text.split("\n");
+        for (int i = 0; i < lines.length; i++) {
+          JsonObject expected = new JsonObject(lines[i]);
+          if (expected.containsKey("error")) {
+            int k = i;
+            assertThatThrownBy(() -> ndjson.decode(line(text, k))).isInstanceOf(ChunkDecoder.LineError.class);
+          } else {
+            assertThat(ndjson.decode(line(text, i))).containsExactly(expected);
+            n++;
+          }
+        }
+      }
+    }
+    assertThat(n).isGreaterThan(5);
+    // a line cut short, then a whole one: the decoder starts over after the bad line
+    String text = "{\"done\":false,\"message\":{\"content\":[1,2\n{\"done\":true,\"eval_count\":3}\n";
+    assertThatThrownBy(() -> ndjson.decode(line(text, 0)))
+      .isInstanceOfSatisfying(ChunkDecoder.LineError.class, e -> assertThat(e.code).isEqualTo("UPSTREAM_PROTOCOL"));
+    assertThat(ndjson.decode(line(text, 1))).containsExactly(new JsonObject().put("done", true).put("eval_count", 3));
+  }
+
+  @Test
   void anErrorLineIsTheBackendsErrorAndAnythingElseIsAProtocolError() {
-    String text = "{\"done\":false}\n{\"error\":\"model 'x' not found\"}\nnot json\n[1,2]\n{\"done\":false} trailing\n";
-    assertThatThrownBy(() -> ChunkDecoder.NDJSON.decode(line(text, 1)))
+    String text = "{\"done\":false}\n{\"error\":\"model 'x' not found\"}\nnot json\n[1,2]\n{\"done\":false} trailing\n{\"done\":fal\n{\"a\":1} {\"b\":2}\n{\"a\":1} x}\n";
+    assertThatThrownBy(() -> ChunkDecoder.ndjson().decode(line(text, 1)))
       .isInstanceOfSatisfying(ChunkDecoder.LineError.class, e -> {
         assertThat(e.code).isEqualTo("UPSTREAM_ERROR");
         assertThat(e.getMessage()).isEqualTo("model 'x' not found");
       });
-    for (int i = 2; i <= 4; i++) {
+    for (int i = 2; i <= 7; i++) {
       int n = i;
-      assertThatThrownBy(() -> ChunkDecoder.NDJSON.decode(line(text, n))).as("line %d", n)
+      assertThatThrownBy(() -> ChunkDecoder.ndjson().decode(line(text, n))).as("line %d", n)
         .isInstanceOfSatisfying(ChunkDecoder.LineError.class, e -> assertThat(e.code).isEqualTo("UPSTREAM_PROTOCOL"));
     }
   }
