@@ -1,7 +1,7 @@
 package io.storyportal.l04;
 
 import io.storyportal.kernel.Caller;
-import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.storyportal.kernel.metrics.PlatformMetrics;
 import io.storyportal.kernel.op.BusClient;
@@ -136,20 +136,87 @@ public final class Accounting {
    * (the row in {@code llm_requests} keeps the name).
    */
   private static void count(Call c) {
-    MeterRegistry r = PlatformMetrics.registry();
     String model = c.model() == null || c.backend() == null ? UNROUTED : c.model();
     String backend = c.backend() == null ? "none" : c.backend();
-    r.counter("llm_requests_total", "model", model, "backend", backend, "status", c.status(), "cached", Boolean.toString(c.cached()))
-      .increment();
+    Meters m = Meters.of(model, backend);
+    m.calls(c.status(), c.cached()).increment();
     if (c.promptTokens() > 0) {
-      r.counter("llm_tokens_total", "model", model, "backend", backend, "kind", "prompt").increment(c.promptTokens());
+      m.tokens(0).increment(c.promptTokens());
     }
     if (c.completionTokens() > 0) {
-      r.counter("llm_tokens_total", "model", model, "backend", backend, "kind", "completion").increment(c.completionTokens());
+      m.tokens(1).increment(c.completionTokens());
     }
     if (c.ttftMs() != null) {
-      Timer.builder("llm_time_to_first_token").tags("model", model, "backend", backend).publishPercentileHistogram()
-        .register(r).record(java.time.Duration.ofNanos((long) (c.ttftMs() * 1_000_000)));
+      m.ttft().record(java.time.Duration.ofNanos((long) (c.ttftMs() * 1_000_000)));
+    }
+  }
+
+  /**
+   * One model's meters on one backend, each looked up in the registry once, when first used: a
+   * lookup per call built its tags, ids and builders every time (~3 KiB of garbage per call). The
+   * registry is the JVM's one ({@link PlatformMetrics}), and the model label is bounded as
+   * {@link #count} explains. Two threads may both look a meter up; the registry gives both the same.
+   */
+  private static final class Meters {
+    private static final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.ConcurrentHashMap<String, Meters>> ALL =
+      new java.util.concurrent.ConcurrentHashMap<>();
+    private static final String[] KINDS = {"prompt", "completion"};
+
+    private final String model;
+    private final String backend;
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Counter> tokens = new java.util.concurrent.atomic.AtomicReferenceArray<>(2);
+    private volatile Timer ttft;
+    /** {@code llm_requests_total} by status: not cached, cached. */
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicReferenceArray<Counter>> calls =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Meters(String model, String backend) {
+      this.model = model;
+      this.backend = backend;
+    }
+
+    static Meters of(String model, String backend) {
+      java.util.concurrent.ConcurrentHashMap<String, Meters> ofModel = ALL.get(model);
+      if (ofModel == null) {
+        ofModel = ALL.computeIfAbsent(model, k -> new java.util.concurrent.ConcurrentHashMap<>());
+      }
+      Meters m = ofModel.get(backend);
+      return m != null ? m : ofModel.computeIfAbsent(backend, b -> new Meters(model, b));
+    }
+
+    Counter calls(String status, boolean cached) {
+      java.util.concurrent.atomic.AtomicReferenceArray<Counter> pair = calls.get(status);
+      if (pair == null) {
+        pair = calls.computeIfAbsent(status, st -> new java.util.concurrent.atomic.AtomicReferenceArray<>(2));
+      }
+      int i = cached ? 1 : 0;
+      Counter c = pair.get(i);
+      if (c == null) {
+        c = PlatformMetrics.registry().counter("llm_requests_total", "model", model, "backend", backend, "status", status,
+          "cached", Boolean.toString(cached));
+        pair.set(i, c);
+      }
+      return c;
+    }
+
+    /** {@code llm_tokens_total}: 0 prompt, 1 completion. */
+    Counter tokens(int kind) {
+      Counter c = tokens.get(kind);
+      if (c == null) {
+        c = PlatformMetrics.registry().counter("llm_tokens_total", "model", model, "backend", backend, "kind", KINDS[kind]);
+        tokens.set(kind, c);
+      }
+      return c;
+    }
+
+    Timer ttft() {
+      Timer t = ttft;
+      if (t == null) {
+        t = Timer.builder("llm_time_to_first_token").tags("model", model, "backend", backend).publishPercentileHistogram()
+          .register(PlatformMetrics.registry());
+        ttft = t;
+      }
+      return t;
     }
   }
 

@@ -108,6 +108,32 @@ class AccountingTest {
   }
 
   @Test
+  void everyCallIsCountedOnItsModelsMeters() {
+    create(100);
+    var r = PlatformMetrics.registry();
+    double calls = r.counter("llm_requests_total", "model", "meters-m", "backend", "b9", "status", "success", "cached", "false").count();
+    double cached = r.counter("llm_requests_total", "model", "meters-m", "backend", "b9", "status", "success", "cached", "true").count();
+    double prompt = r.counter("llm_tokens_total", "model", "meters-m", "backend", "b9", "kind", "prompt").count();
+    double completion = r.counter("llm_tokens_total", "model", "meters-m", "backend", "b9", "kind", "completion").count();
+    long ttfts = r.timer("llm_time_to_first_token", "model", "meters-m", "backend", "b9").count();
+    // the first call looks the meters up, the others reuse them (the last one has no first token)
+    on(() -> {
+      for (int i = 0; i < 4; i++) {
+        accounting.record(new Accounting.Call("m" + i, "ada", null, null, "meters-m", "b9", 5, 7, i == 3 ? null : 1.0, 2.0, "success", null,
+          i == 2, true, null, null));
+      }
+      return null;
+    });
+    assertThat(r.counter("llm_requests_total", "model", "meters-m", "backend", "b9", "status", "success", "cached", "false").count() - calls)
+      .isEqualTo(3);
+    assertThat(r.counter("llm_requests_total", "model", "meters-m", "backend", "b9", "status", "success", "cached", "true").count() - cached)
+      .isEqualTo(1);
+    assertThat(r.counter("llm_tokens_total", "model", "meters-m", "backend", "b9", "kind", "prompt").count() - prompt).isEqualTo(20);
+    assertThat(r.counter("llm_tokens_total", "model", "meters-m", "backend", "b9", "kind", "completion").count() - completion).isEqualTo(28);
+    assertThat(r.timer("llm_time_to_first_token", "model", "meters-m", "backend", "b9").count() - ttfts).isEqualTo(3);
+  }
+
+  @Test
   void aLongErrorIsCutToWhatL01KeepsSoTheBatchIsNotRefused() {
     create(100);
     String page = "<html>" + "x".repeat(20_000) + "</html>";
