@@ -29,7 +29,12 @@ final class Cpu {
 
   /** {@code count} of {@code process} and of each of its descendants, added up. */
   private static long sum(ProcessHandle process, java.util.function.ToLongFunction<ProcessHandle> count) {
-    return Stream.concat(Stream.of(process), process.descendants()).mapToLong(count).sum();
+    return tree(process).mapToLong(count).sum();
+  }
+
+  /** {@code process} and its descendants. */
+  private static Stream<ProcessHandle> tree(ProcessHandle process) {
+    return Stream.concat(Stream.of(process), process.descendants());
   }
 
   /**
@@ -40,7 +45,7 @@ final class Cpu {
    */
   static java.util.Map<String, Double> jvmSeconds(ProcessHandle process) {
     java.util.Map<String, Double> seconds = new java.util.TreeMap<>();
-    Stream.concat(Stream.of(process), process.descendants()).forEach(p -> {
+    tree(process).forEach(p -> {
       try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(p.pid()), "task"))) {
         tasks.forEach(task -> {
           try {

@@ -363,7 +363,7 @@ public final class StreamBench {
         ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99),
         token.getValueAtPercentile(50) - direct.token.getValueAtPercentile(50),
         token.getValueAtPercentile(99) - direct.token.getValueAtPercentile(99),
-        cpuPerStream(cpuSeconds, cpuParts.keySet(), kind -> cpuParts.get(kind), syscalls, streams));
+        cpuPerStream(cpuSeconds, cpuParts.keySet(), cpuParts::get, syscalls, streams));
     }
 
     /** "; proxy CPU … us (JIT …, GC …, database …), … syscalls per stream"; the parts a process has (a JVM's, its database). */

@@ -20,6 +20,8 @@ import java.math.RoundingMode;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Records every model call in {@code llm_requests} through L01 ({@code l01.llm_requests.record}),
@@ -84,7 +86,7 @@ public final class Accounting {
   private boolean spoolMaybe = true;
 
   /** The instances of this JVM, whose queues {@code llm_requests_pending} adds up. */
-  private static final java.util.Set<Accounting> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private static final java.util.Set<Accounting> LIVE = ConcurrentHashMap.newKeySet();
   private static final java.util.concurrent.atomic.AtomicBoolean GAUGED = new java.util.concurrent.atomic.AtomicBoolean();
   /** {@link #pending} as the metrics scrape reads it, from another thread. */
   private volatile int queued;
@@ -158,17 +160,15 @@ public final class Accounting {
    * {@link #count} explains. Two threads may both look a meter up; the registry gives both the same.
    */
   private static final class Meters {
-    private static final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.ConcurrentHashMap<String, Meters>> ALL =
-      new java.util.concurrent.ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, ConcurrentHashMap<String, Meters>> ALL = new ConcurrentHashMap<>();
     private static final String[] KINDS = {"prompt", "completion"};
 
     private final String model;
     private final String backend;
-    private final java.util.concurrent.atomic.AtomicReferenceArray<Counter> tokens = new java.util.concurrent.atomic.AtomicReferenceArray<>(2);
+    private final AtomicReferenceArray<Counter> tokens = new AtomicReferenceArray<>(2);
     private volatile Timer ttft;
     /** {@code llm_requests_total} by status: not cached, cached. */
-    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.AtomicReferenceArray<Counter>> calls =
-      new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicReferenceArray<Counter>> calls = new ConcurrentHashMap<>();
 
     private Meters(String model, String backend) {
       this.model = model;
@@ -176,18 +176,18 @@ public final class Accounting {
     }
 
     static Meters of(String model, String backend) {
-      java.util.concurrent.ConcurrentHashMap<String, Meters> ofModel = ALL.get(model);
+      ConcurrentHashMap<String, Meters> ofModel = ALL.get(model);
       if (ofModel == null) {
-        ofModel = ALL.computeIfAbsent(model, k -> new java.util.concurrent.ConcurrentHashMap<>());
+        ofModel = ALL.computeIfAbsent(model, k -> new ConcurrentHashMap<>());
       }
       Meters m = ofModel.get(backend);
       return m != null ? m : ofModel.computeIfAbsent(backend, b -> new Meters(model, b));
     }
 
     Counter calls(String status, boolean cached) {
-      java.util.concurrent.atomic.AtomicReferenceArray<Counter> pair = calls.get(status);
+      AtomicReferenceArray<Counter> pair = calls.get(status);
       if (pair == null) {
-        pair = calls.computeIfAbsent(status, st -> new java.util.concurrent.atomic.AtomicReferenceArray<>(2));
+        pair = calls.computeIfAbsent(status, st -> new AtomicReferenceArray<>(2));
       }
       int i = cached ? 1 : 0;
       Counter c = pair.get(i);

@@ -3,7 +3,6 @@ package io.storyportal.kernel.op;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -287,12 +286,18 @@ final class FastCheck {
     return arg instanceof Integer || arg instanceof Long ? Math.max(-1, ((Number) arg).longValue()) : -1;
   }
 
-  private static Check number(Object arg, java.util.function.BiPredicate<Double, Double> holds) {
+  /** A bound on a number against the value the schema gives ({@code x >= b} and the like). */
+  @FunctionalInterface
+  private interface Bound {
+    boolean holds(double x, double b);
+  }
+
+  private static Check number(Object arg, Bound bound) {
     if (!exact(arg)) {
       return null;
     }
     double b = ((Number) arg).doubleValue();
-    return v -> v instanceof Number ? exact(v) && holds.test(((Number) v).doubleValue(), b) : true;
+    return v -> !(v instanceof Number n) || (exact(v) && bound.holds(n.doubleValue(), b));
   }
 
   /** {@code enum} and {@code const} with scalar values: equal as the library compares (numbers by value). */
@@ -330,9 +335,9 @@ final class FastCheck {
     return false;
   }
 
-  /** An integer as the library sees one (1.0 is). */
+  /** An integer as the library sees one (1.0 is), of the numbers {@link #exact} lets through. */
   private static boolean whole(Object v) {
-    return v instanceof Double || v instanceof Float ? ((Number) v).doubleValue() % 1 == 0 : !(v instanceof BigInteger);
+    return !(v instanceof Double || v instanceof Float) || ((Number) v).doubleValue() % 1 == 0;
   }
 
   private static boolean isObjectLike(Object v) {
