@@ -466,7 +466,8 @@ public final class StreamBench {
                         ProcessHandle proxy, String profileName) throws Exception {
     profile(proxy, "start," + System.getProperty("bench.asprof.event", "event=cpu,interval=1000000"));
     Result r = run(vertx, client, name, port, path, streams, RAMP_MS, tokens, ollama, proxy, null);
-    profile(proxy, "stop,collapsed,file=" + Path.of("bench", "target", profileName + "-profile.collapsed").toAbsolutePath());
+    // total: each stack's bytes (allocations) or nanoseconds (CPU), not its count of samples
+    profile(proxy, "stop,collapsed,total,file=" + Path.of("bench", "target", profileName + "-profile.collapsed").toAbsolutePath());
     return r;
   }
 

@@ -19,7 +19,19 @@ import java.util.List;
  */
 interface ChunkDecoder {
 
-  List<JsonObject> decode(Buffer line) throws LineError;
+  /** The chunks of the line in {@code bytes[from, to)}, without its newline; the bytes are only lent for the call. */
+  List<JsonObject> decode(byte[] bytes, int from, int to) throws LineError;
+
+  /** The same for a line in a buffer. */
+  default List<JsonObject> decode(Buffer line) throws LineError {
+    ByteBuf b = ((BufferInternal) line).getByteBuf();
+    if (b.hasArray()) {
+      int from = b.arrayOffset() + b.readerIndex();
+      return decode(b.array(), from, from + b.readableBytes());
+    }
+    byte[] bytes = line.getBytes();
+    return decode(bytes, 0, bytes.length);
+  }
 
   /** A line that carries the backend's own error, or that is not the protocol at all. */
   final class LineError extends Exception {
@@ -42,17 +54,16 @@ interface ChunkDecoder {
 
   /**
    * Ollama's NDJSON with one parser for the whole stream: Jackson's non-blocking parser, given each
-   * line's bytes where they lie. A parser made for every line (as {@link Lines#object} does) was
-   * half of what reading a line allocated: the parser, its contexts, its symbol table and buffers,
-   * ~1 KiB per token. A line that fails drops the parser (the stream ends with it anyway).
+   * line's bytes where they lie. A parser made for every line was half of what reading a line
+   * allocated: the parser, its contexts, its symbol table and buffers, ~1 KiB per token. A line that fails drops the parser (the stream ends with it anyway).
    */
   final class Ndjson implements ChunkDecoder {
     private static final byte[] NOTHING = new byte[0];
     private JsonParser parser;
 
     @Override
-    public List<JsonObject> decode(Buffer line) throws LineError {
-      JsonObject chunk = object(line);
+    public List<JsonObject> decode(byte[] bytes, int start, int end) throws LineError {
+      JsonObject chunk = object(bytes, start, end);
       String error = chunk.getString("error");
       if (error != null) {
         throw new LineError("UPSTREAM_ERROR", error);
@@ -60,19 +71,12 @@ interface ChunkDecoder {
       return List.of(chunk);
     }
 
-    private JsonObject object(Buffer line) throws LineError {
-      ByteBuf b = ((BufferInternal) line).getByteBuf();
-      if (!b.hasArray()) {
-        return Lines.object(line);
-      }
+    private JsonObject object(byte[] bytes, int start, int end) throws LineError {
       try {
         if (parser == null) {
           parser = Lines.JSON.createNonBlockingByteArrayParser();
         }
         ByteArrayFeeder feeder = (ByteArrayFeeder) parser.getNonBlockingInputFeeder();
-        byte[] bytes = b.array();
-        int start = b.arrayOffset() + b.readerIndex();
-        int end = start + b.readableBytes();
         // the line must end with its object: a non-blocking parser takes trailing "tr" for the
         // start of a "true" still to come, and would not complain
         int last = end - 1;
@@ -162,24 +166,6 @@ interface ChunkDecoder {
     private static final JsonFactory JSON = new JsonFactory();
 
     private Lines() {
-    }
-
-    /**
-     * The line as a JSON object. Parsed by Vert.x's own streaming decoder over the bytes where they
-     * lie, not through {@code new JsonObject(buffer)}: that goes through jackson-databind (a
-     * deserialisation context and an input stream per call), most of the allocation per token.
-     */
-    static JsonObject object(Buffer line) throws LineError {
-      Object parsed;
-      try {
-        parsed = value(line);
-      } catch (IOException | RuntimeException e) {
-        throw new LineError("UPSTREAM_PROTOCOL", "not a JSON line: " + e.getMessage());
-      }
-      if (parsed instanceof JsonObject chunk) {
-        return chunk;
-      }
-      throw new LineError("UPSTREAM_PROTOCOL", "not a JSON object line");
     }
 
     /**

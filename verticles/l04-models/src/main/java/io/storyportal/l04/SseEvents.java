@@ -1,6 +1,8 @@
 package io.storyportal.l04;
 
+import io.netty.buffer.Unpooled;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
@@ -39,9 +41,12 @@ final class SseEvents {
     private boolean done;
 
     @Override
-    public final java.util.List<JsonObject> decode(Buffer line) throws LineError {
-      Buffer data = data(line);
-      return done || data == null ? java.util.List.of() : event(data);
+    public final java.util.List<JsonObject> decode(byte[] bytes, int from, int to) throws LineError {
+      if (done) {
+        return java.util.List.of();
+      }
+      Buffer data = data(BufferInternal.buffer(Unpooled.wrappedBuffer(bytes, from, to - from)));
+      return data == null ? java.util.List.of() : event(data);
     }
 
     /** The chunks of one event's payload. */

@@ -13,11 +13,10 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.parsetools.RecordParser;
 
 /**
  * One streamed call to an Ollama server ({@code POST /api/chat} or {@code /api/generate} with
- * {@code "stream": true}). The NDJSON body is cut into lines by a {@link RecordParser}, so a line
+ * {@code "stream": true}). The NDJSON body is cut into lines by a {@link LineReader}, so a line
  * or a UTF-8 character split across TCP chunks anywhere is reassembled before it is decoded.
  *
  * <p>{@link #open} completes when the first chunk has arrived: until then every failure
@@ -28,11 +27,17 @@ import io.vertx.core.parsetools.RecordParser;
  */
 public final class UpstreamStream {
 
+  /**
+   * The longest line a backend may send (an Ollama {@code /api/generate} answer's last line carries
+   * its whole {@code context}, a few hundred KiB for a long one); a longer one ends the stream.
+   */
+  static final int MAX_LINE = 16 * 1024 * 1024;
+
   private final Backend backend;
   private final String model;
   private final Timeouts timeouts;
   private HttpClientRequest request;
-  private RecordParser parser;
+  private LineReader parser;
   private final java.util.ArrayDeque<JsonObject> early = new java.util.ArrayDeque<>();
   private ChunkDecoder decoder;
   private boolean started;
@@ -191,24 +196,23 @@ public final class UpstreamStream {
       });
       return;
     }
-    parser = RecordParser.newDelimited("\n", resp);
-    parser.exceptionHandler(err -> fail(upstream(502, "UPSTREAM_ERROR", "stream broke: " + err.getMessage(), !opened.future().isComplete()), opened));
-    parser.endHandler(v -> {
-      settle(finished && !cancelled);
-      if (!finished) {
-        fail(upstream(502, "UPSTREAM_ERROR", "stream ended before its final chunk", !opened.future().isComplete()), opened);
-      }
-    });
-    parser.handler(line -> onLine(line, opened));
+    parser = new LineReader(resp, MAX_LINE, (bytes, from, to) -> onLine(bytes, from, to, opened),
+      v -> {
+        settle(finished && !cancelled);
+        if (!finished) {
+          fail(upstream(502, "UPSTREAM_ERROR", "stream ended before its final chunk", !opened.future().isComplete()), opened);
+        }
+      },
+      err -> fail(upstream(502, "UPSTREAM_ERROR", "stream broke: " + err.getMessage(), !opened.future().isComplete()), opened));
   }
 
-  private void onLine(Buffer line, Promise<UpstreamStream> opened) {
-    if (line.length() == 0 || finished) {
+  private void onLine(byte[] bytes, int from, int to, Promise<UpstreamStream> opened) {
+    if (to == from || finished) {
       return;
     }
     java.util.List<JsonObject> chunks;
     try {
-      chunks = decoder.decode(line);
+      chunks = decoder.decode(bytes, from, to);
     } catch (ChunkDecoder.LineError e) {
       fail(upstream(502, e.code, e.getMessage(), !opened.future().isComplete()), opened);
       return;
@@ -228,7 +232,10 @@ public final class UpstreamStream {
       early.addAll(chunks);
       return;
     }
-    chunks.forEach(this::deliver);
+    // by index: a list's forEach makes an iterator for every line
+    for (int i = 0; i < chunks.size(); i++) {
+      deliver(chunks.get(i));
+    }
   }
 
   private void deliver(JsonObject chunk) {

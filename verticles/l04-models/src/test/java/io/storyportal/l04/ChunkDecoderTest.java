@@ -9,10 +9,10 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Ollama's NDJSON lines as the record parser hands them over: slices of a larger buffer. */
+/** Ollama's NDJSON lines as the line reader lends them: ranges of a larger array. */
 class ChunkDecoderTest {
 
-  /** The line at {@code index} of {@code text}, as a slice sharing the whole text's bytes (the parser's view). */
+  /** The line at {@code index} of {@code text}, as a slice sharing the whole text's bytes (the line reader's view). */
   private static Buffer line(String text, int index) {
     Buffer all = Buffer.buffer(text);
     String[] lines = text.split("\n", -1);
