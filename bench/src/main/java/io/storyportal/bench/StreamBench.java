@@ -118,17 +118,20 @@ public final class StreamBench {
     String layers = System.getProperty("bench.l04.layers", "l01,l04");
     java.time.Instant started = java.time.Instant.now();
     Process l04 = startL04(conf, l04Port, 0, layers, System.getProperty("bench.l04.jvmArgs", "-Dbench=1"),
-      System.getProperty("bench.l04.set", ""), log);
+      System.getProperty("bench.l04.set", ""), null, log);
     // -Dbench.l04b.jvmArgs="…", -Dbench.l04b.layers=… and/or -Dbench.l04b.set=key=value,…: a second
     // L04 with other JVM options, layers or settings, measured in the same rounds (an A/B)
     String l04bArgs = System.getProperty("bench.l04b.jvmArgs");
     String l04bLayers = System.getProperty("bench.l04b.layers");
     String l04bSet = System.getProperty("bench.l04b.set");
+    // -Dbench.l04b.jar=<another build's platform.jar>: the second L04 runs that build's code (an
+    // A/B of two commits in the same rounds)
+    String l04bJar = System.getProperty("bench.l04b.jar");
     int l04bPort = 18407;
     Path l04bLog = Path.of("bench", "target", "stream-bench-l04b.log");
-    Process l04b = l04bArgs == null && l04bLayers == null && l04bSet == null ? null
+    Process l04b = l04bArgs == null && l04bLayers == null && l04bSet == null && l04bJar == null ? null
       : startL04(conf, l04bPort, 1, l04bLayers == null ? layers : l04bLayers, l04bArgs == null ? "-Dbench=1" : l04bArgs,
-        l04bSet == null ? System.getProperty("bench.l04.set", "") : l04bSet, l04bLog);
+        l04bSet == null ? System.getProperty("bench.l04.set", "") : l04bSet, l04bJar, l04bLog);
     Process bareProxy = null;
     Nginx nginx = null;
     try {
@@ -150,8 +153,9 @@ public final class StreamBench {
         ways.add(new Way("via L04", "L04", l04Port, "/chat/completions", false, l04.toHandle(), "l04"));
       }
       if (l04b != null) {
-        String what = String.join(", ", java.util.stream.Stream.of(l04bLayers == null ? null : "layers " + l04bLayers,
-          l04bArgs == null ? null : l04bArgs.trim(), l04bSet).filter(java.util.Objects::nonNull).toList());
+        String what = String.join(", ", java.util.stream.Stream.of(l04bJar == null ? null : Path.of(l04bJar).toAbsolutePath().toString(),
+          l04bLayers == null ? null : "layers " + l04bLayers, l04bArgs == null ? null : l04bArgs.trim(), l04bSet)
+          .filter(java.util.Objects::nonNull).toList());
         ways.add(new Way("via L04 b", "L04 (" + what + ")", l04bPort, "/chat/completions", false, l04b.toHandle(), null));
       }
       if (PATHS.contains("vertx")) {
@@ -266,9 +270,11 @@ public final class StreamBench {
    * in the embedded PostgreSQL, which the platform starts as a child of that process, so on its
    * core when pinned), with {@code jvmArgs} (space-separated) added to the platform's and the
    * settings {@code set} ({@code key=value}, comma-separated) given as {@code --set}. Instance
-   * {@code n} (0, 1) has ports and a data directory of its own.
+   * {@code n} (0, 1) has ports and a data directory of its own. {@code jar}: the platform's code
+   * from that jar (another build) instead of this checkout's; null for this checkout's.
    */
-  static Process startL04(Path conf, int port, int n, String layers, String jvmArgs, String set, Path log) throws java.io.IOException {
+  static Process startL04(Path conf, int port, int n, String layers, String jvmArgs, String set, String jar, Path log)
+    throws java.io.IOException {
     String dataDir = n == 0 ? "stream-data" : "stream-data-b";
     // a fresh database every run: llm_requests grew by every earlier run's calls (tens of
     // thousands each), and what an insert or a vacuum costs with it
@@ -283,7 +289,7 @@ public final class StreamBench {
     List<String> cmd = new ArrayList<>(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
     cmd.addAll(Platform.JVM_OPTIONS);
     cmd.addAll(List.of(jvmArgs.trim().split("\\s+")));
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),
+    cmd.addAll(List.of("-cp", jar == null ? System.getProperty("java.class.path") : jar, "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),
       "--layers", layers, "--set", "http.ports.l04=" + port, "--set", "redis.embedded.port=" + (63810 + n),
       "--set", "http.ports.l01=" + (18408 + n), "--set", "database.embedded.port=" + (55493 + n),
       "--set", "dataDir=bench/target/" + dataDir, "--set", "instances.l04=" + Integer.getInteger("bench.l04.instances", 1),
