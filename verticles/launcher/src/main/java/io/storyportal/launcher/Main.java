@@ -62,6 +62,8 @@ public final class Main {
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runnable shutdown = () -> {
+      System.out.println("stopping: the layers drain (at most 9 s), then the embedded servers stop");
+      System.out.flush();
       Thread t = new Thread(() -> {
         platform.stop();
         stopped.countDown();
@@ -76,8 +78,18 @@ public final class Main {
       }
       Runtime.getRuntime().halt(0);
     };
-    Signal.handle(new Signal("TERM"), sig -> new Thread(shutdown, "sigterm").start());
-    Signal.handle(new Signal("INT"), sig -> new Thread(shutdown, "sigint").start());
+    // once: a second signal while the layers drain (a supervisor and a terminal both sending one)
+    // would undeploy them again and log that they "did not stop cleanly"
+    java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+    for (String signal : new String[] {"TERM", "INT"}) {
+      Signal.handle(new Signal(signal), sig -> {
+        if (stopping.compareAndSet(false, true)) {
+          new Thread(shutdown, "sig" + signal.toLowerCase()).start();
+        } else {
+          System.err.println("SIG" + signal + ": already stopping (at most 9 s)");
+        }
+      });
+    }
   }
 
   /** Parses flags and loads the configuration; null means "print usage". */

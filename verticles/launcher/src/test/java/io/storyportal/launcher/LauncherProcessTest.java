@@ -79,11 +79,15 @@ class LauncherProcessTest {
           HttpResponse.BodyHandlers.ofString());
         Thread.sleep(600);
         node.process.destroy(); // SIGTERM while the answer is half-way
+        node.awaitLine("^stopping: ", Duration.ofSeconds(5));
+        node.process.destroy(); // and a second one while it drains (a supervisor and a terminal both sending one)
         HttpResponse<String> r = answer.get(10, TimeUnit.SECONDS);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         assertThat(r.body()).contains("\"content\":\"xxxxxxxxxx\"");
         assertThat(node.process.waitFor(10, TimeUnit.SECONDS)).isTrue();
         assertThat(node.process.exitValue()).isZero();
+        assertThat(node.stderr()).contains("SIGTERM: already stopping");
+        assertThat(node.lines()).as("the second signal stops nothing twice").noneMatch(l -> l.contains("did not stop cleanly"));
       }
     } finally {
       vertx.close().await();
