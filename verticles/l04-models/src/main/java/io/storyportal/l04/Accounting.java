@@ -32,9 +32,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * <p>Rows go to L01 as a group commit: at most one record request is on its way per L04 instance;
  * the calls that finish meanwhile wait in a queue and go together in the next one
  * ({@code l01.llm_requests.record_batch}, at most {@link #MAX_BATCH} rows, one transaction). A
- * batch waits {@code models.accounting.lingerMs} (200 ms) from its first row for others to join it,
- * unless it is full, so that calls finishing a few milliseconds apart share one round trip and
- * one transaction instead of making one each. When L01 cannot be reached (no node serves it or its
+ * batch waits {@code models.accounting.lingerMs} (1 s) from its first row for others to join it,
+ * unless it is full, so that calls finishing apart share one round trip and one transaction
+ * instead of making one each. When L01 cannot be reached (no node serves it or its
  * database is away, a timeout: a restart, a rolling deploy) the batch goes back to the front of the queue and is sent again after a backoff
  * (0.5 s doubling to 30 s); each row carries an id L04 gave it, which L01 writes once however
  * often it is sent, so a batch whose answer was lost is not recorded twice. The queue is bounded

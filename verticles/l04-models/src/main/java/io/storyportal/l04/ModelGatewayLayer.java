@@ -82,7 +82,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
       conf().getJsonObject("instances", new JsonObject()).getInteger("l04", 1));
     JsonObject accountingConf = models.getJsonObject("accounting", new JsonObject());
     accounting = new Accounting(vertx, bus, models.getJsonObject("prices"), accountingConf.getInteger("maxPending", 10_000),
-      redis, accountingConf.getLong("spoolMax", 1_000_000L), accountingConf.getLong("lingerMs", 200L));
+      redis, accountingConf.getLong("spoolMax", 1_000_000L), accountingConf.getLong("lingerMs", 1000L));
     aliases = new ModelAliases(models.getJsonObject("aliases"));
     Budgets budgets = new Budgets(redis, models.getJsonArray("budgets"));
     ModelCalls calls = new ModelCalls(router, budgets,
