@@ -89,6 +89,24 @@ final class Cpu {
     }
   }
 
+  /**
+   * The machine's CPU ticks so far from {@code /proc/stat}'s {@code cpu} line: {all, steal}. Steal
+   * is time the hypervisor gave this virtual machine's CPUs to others while they had work: a run
+   * with steal in it was slowed by the host, not by what it measures. {0, 0} where it cannot be read.
+   */
+  static long[] machineTicks() {
+    try {
+      String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+      long all = 0;
+      for (int i = 1; i <= 8 && i < f.length; i++) {
+        all += Long.parseLong(f[i]);
+      }
+      return new long[] {all, f.length > 8 ? Long.parseLong(f[8]) : 0};
+    } catch (IOException | RuntimeException e) {
+      return new long[] {0, 0};
+    }
+  }
+
   /** utime + stime of a {@code stat} line (a process's or a thread's). */
   private static long ticksOf(String stat) {
     // fields after the command name (which may contain spaces) start after the last ')'

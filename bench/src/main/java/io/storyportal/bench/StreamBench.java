@@ -363,7 +363,7 @@ public final class StreamBench {
 
   /** {@code cpuParts}: seconds of {@code cpuSeconds} spent by the JIT, the GC and the database ({@link #cpuParts}). */
   record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, long errors, double cpuSeconds,
-                java.util.Map<String, Double> cpuParts, long syscalls, long startMs, long endMs) {
+                java.util.Map<String, Double> cpuParts, long syscalls, long startMs, long endMs, double steal) {
     void added(String who, Result direct, int streams) {
       printAdded(who, ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50),
         ttft.getValueAtPercentile(99) - direct.ttft.getValueAtPercentile(99),
@@ -423,11 +423,11 @@ public final class StreamBench {
 
     void print() {
       java.time.format.DateTimeFormatter clock = java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss").withZone(java.time.ZoneOffset.UTC);
-      System.out.printf("%-9s tokens in %d, out %d%s; TTFT p50 %.3f ms p99 %.3f ms; per-token p50 %.3f ms p99 %.3f ms (%s-%s UTC)%n", name,
-        expected, received.get(), errors > 0 ? " (" + errors + " failed streams)" : "",
+      System.out.printf("%-9s tokens in %d, out %d%s; TTFT p50 %.3f ms p99 %.3f ms; per-token p50 %.3f ms p99 %.3f ms (%s-%s UTC, steal %.1f%%)%n",
+        name, expected, received.get(), errors > 0 ? " (" + errors + " failed streams)" : "",
         ttft.getValueAtPercentile(50) / 1e6, ttft.getValueAtPercentile(99) / 1e6,
         token.getValueAtPercentile(50) / 1e6, token.getValueAtPercentile(99) / 1e6,
-        clock.format(java.time.Instant.ofEpochMilli(startMs)), clock.format(java.time.Instant.ofEpochMilli(endMs)));
+        clock.format(java.time.Instant.ofEpochMilli(startMs)), clock.format(java.time.Instant.ofEpochMilli(endMs)), steal * 100);
     }
   }
 
@@ -487,6 +487,7 @@ public final class StreamBench {
     java.util.Map<String, Double> partsBefore = proxy == null ? java.util.Map.of() : cpuParts(proxy);
     long syscallsBefore = proxy == null ? 0 : syscalls(proxy);
     long startMs = System.currentTimeMillis();
+    long[] machineBefore = Cpu.machineTicks();
     Histogram ttft = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     Histogram token = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     AtomicLong received = new AtomicLong();
@@ -566,8 +567,10 @@ public final class StreamBench {
     java.util.Map<String, Double> parts = new java.util.TreeMap<>(proxy == null ? java.util.Map.of() : cpuParts(proxy));
     parts.replaceAll((kind, seconds) -> seconds - partsBefore.getOrDefault(kind, 0.0));
     long syscalls = proxy == null ? 0 : syscalls(proxy) - syscallsBefore;
+    long[] machine = Cpu.machineTicks();
+    double steal = machine[0] == machineBefore[0] ? 0 : (double) (machine[1] - machineBefore[1]) / (machine[0] - machineBefore[0]);
     return new Result(name, (long) streams * tokens, received, ttft, token, errors.get(), cpu, parts, syscalls, startMs,
-      System.currentTimeMillis());
+      System.currentTimeMillis(), steal);
   }
 
   /**

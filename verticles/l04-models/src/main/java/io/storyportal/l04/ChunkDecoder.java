@@ -55,7 +55,8 @@ interface ChunkDecoder {
   /**
    * Ollama's NDJSON with one parser for the whole stream: Jackson's non-blocking parser, given each
    * line's bytes where they lie. A parser made for every line was half of what reading a line
-   * allocated: the parser, its contexts, its symbol table and buffers, ~1 KiB per token. A line that fails drops the parser (the stream ends with it anyway).
+   * allocated: the parser, its contexts, its symbol table and buffers, ~1 KiB per token. A line
+   * that fails drops the parser (the stream ends with it anyway).
    */
   final class Ndjson implements ChunkDecoder {
     private static final byte[] NOTHING = new byte[0];

@@ -79,7 +79,7 @@ public final class Main {
       Runtime.getRuntime().halt(0);
     };
     // once: a second signal while the layers drain (a supervisor and a terminal both sending one)
-    // would undeploy them again and log that they "did not stop cleanly"
+    // undeployed them again, which cut the answers still draining
     java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
     for (String signal : new String[] {"TERM", "INT"}) {
       Signal.handle(new Signal(signal), sig -> {
