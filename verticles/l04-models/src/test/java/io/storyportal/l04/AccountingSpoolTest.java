@@ -160,4 +160,27 @@ class AccountingSpoolTest {
     assertThat(recorded).containsExactly("n1", "s1", "s2", "s3");
     assertThat(unrecorded() - before).isZero();
   }
+
+  @Test
+  void spooledRowsOutliveARestartOfTheEmbeddedRedis() {
+    double before = unrecorded();
+    Accounting stopping = accounting(100);
+    refusedOnce(stopping, "r1");
+    record(stopping, "r2");
+    on(stopping::flush).await();
+    assertThat(spooled()).isEqualTo(2);
+
+    // the node stops, its embedded Redis with it, and both start again on the same data
+    server.close();
+    server.start();
+    redis = Redis.createClient(vertx, server.url());
+    assertThat(spooled()).as("the spool, read back from Redis's append-only file").isEqualTo(2);
+
+    away = false;
+    Accounting next = accounting(100);
+    record(next, "n1");
+    UpstreamConnectionsTest.await(() -> recorded.size() >= 3 && spooled() == 0, "the spool sent");
+    assertThat(recorded).containsExactly("n1", "r1", "r2");
+    assertThat(unrecorded() - before).isZero();
+  }
 }

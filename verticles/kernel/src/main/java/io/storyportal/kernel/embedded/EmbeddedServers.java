@@ -13,7 +13,8 @@ import java.time.Duration;
 
 /**
  * Real PostgreSQL 16 and Redis servers started in-process for the laptop default and for tests
- * (DESIGN §4). PostgreSQL keeps its data directory across restarts; both listen on loopback only.
+ * (DESIGN §4). Both keep their data across restarts (PostgreSQL its data directory, Redis an
+ * append-only file) and listen on loopback only.
  */
 public final class EmbeddedServers {
 
@@ -72,7 +73,12 @@ public final class EmbeddedServers {
     }
   }
 
-  /** An embedded Redis on loopback, without persistence. */
+  /**
+   * An embedded Redis on loopback that keeps its data in an append-only file in {@code dir},
+   * written before each reply and synced to disk every second: a key's {@code total} budget, the
+   * accounting spool and revoked tokens outlive a restart of the node (a crash of the machine may
+   * lose the last second).
+   */
   public static final class Redis implements AutoCloseable {
     private final int port;
     private final Path dir;
@@ -91,7 +97,8 @@ public final class EmbeddedServers {
           .bind("127.0.0.1")
           .setting("dir " + dir.toAbsolutePath())
           .setting("save \"\"")
-          .setting("appendonly no")
+          .setting("appendonly yes")
+          .setting("appendfsync everysec")
           .build();
         server.start();
         LOG.info("embedded Redis listening on 127.0.0.1:{}", port);
