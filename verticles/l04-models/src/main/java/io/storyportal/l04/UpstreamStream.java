@@ -37,7 +37,7 @@ public final class UpstreamStream {
   private final String model;
   private final Timeouts timeouts;
   private HttpClientRequest request;
-  private LineReader parser;
+  private LineReader lines;
   private final java.util.ArrayDeque<JsonObject> early = new java.util.ArrayDeque<>();
   private ChunkDecoder decoder;
   private boolean started;
@@ -196,7 +196,7 @@ public final class UpstreamStream {
       });
       return;
     }
-    parser = new LineReader(resp, MAX_LINE, (bytes, from, to) -> onLine(bytes, from, to, opened),
+    lines = new LineReader(resp, MAX_LINE, (bytes, from, to) -> onLine(bytes, from, to, opened),
       v -> {
         settle(finished && !cancelled);
         if (!finished) {
@@ -223,7 +223,7 @@ public final class UpstreamStream {
     armIdle();
     if (!opened.future().isComplete()) {
       early.addAll(chunks);
-      parser.pause();
+      lines.pause();
       cancelIdle();
       opened.tryComplete(this);
       return;
@@ -268,16 +268,16 @@ public final class UpstreamStream {
   }
 
   public void pause() {
-    if (parser != null && !finished) {
-      parser.pause();
+    if (lines != null && !finished) {
+      lines.pause();
       cancelIdle();
     }
   }
 
   public void resume() {
-    if (parser != null && !finished) {
+    if (lines != null && !finished) {
       armIdle();
-      parser.resume();
+      lines.resume();
     }
   }
 

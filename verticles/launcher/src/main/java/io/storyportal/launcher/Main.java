@@ -18,6 +18,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Main {
 
+  /** How long a stop may take before the process exits anyway. */
+  private static final int STOP_LIMIT_S = 9;
+
   static final String USAGE = """
     usage: java -jar platform.jar [options]
       --layers l01,l04,...     run only these layers (default: all)
@@ -62,7 +65,7 @@ public final class Main {
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runnable shutdown = () -> {
-      System.out.println("stopping: the layers drain (at most 9 s), then the embedded servers stop");
+      System.out.println("stopping: the layers drain (at most " + STOP_LIMIT_S + " s), then the embedded servers stop");
       System.out.flush();
       Thread t = new Thread(() -> {
         platform.stop();
@@ -70,8 +73,8 @@ public final class Main {
       }, "platform-shutdown");
       t.start();
       try {
-        if (!stopped.await(9, TimeUnit.SECONDS)) {
-          System.err.println("shutdown took longer than 9 s; exiting anyway");
+        if (!stopped.await(STOP_LIMIT_S, TimeUnit.SECONDS)) {
+          System.err.println("shutdown took longer than " + STOP_LIMIT_S + " s; exiting anyway");
         }
       } catch (InterruptedException ignored) {
         Thread.currentThread().interrupt();
@@ -86,7 +89,7 @@ public final class Main {
         if (stopping.compareAndSet(false, true)) {
           new Thread(shutdown, "sig" + signal.toLowerCase()).start();
         } else {
-          System.err.println("SIG" + signal + ": already stopping (at most 9 s)");
+          System.err.println("SIG" + signal + ": already stopping (at most " + STOP_LIMIT_S + " s)");
         }
       });
     }
