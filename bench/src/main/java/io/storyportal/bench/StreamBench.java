@@ -231,6 +231,13 @@ public final class StreamBench {
           }
         }
       }
+      System.out.printf("time to first token split at the stand-in (the request's way there, the first token's way back), "
+        + "added to the direct path, median of %d rounds (p50 / p99):%n", ROUNDS);
+      for (Way w : ways) {
+        if (w.label() != null) {
+          Result.medianSplit(w.label(), rounds.stream().map(rd -> new Result[] {rd.get(w.name()), rd.get("direct")}).toList());
+        }
+      }
       if (layers.contains("l01")) {
         recorded(18408, "L04", started);
       }
@@ -373,7 +380,8 @@ public final class StreamBench {
   }
 
   /** {@code cpuParts}: seconds of {@code cpuSeconds} spent by the JIT, the GC and the database ({@link #cpuParts}). */
-  record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, long errors, double cpuSeconds,
+  record Result(String name, long expected, AtomicLong received, Histogram ttft, Histogram token, Histogram there, Histogram back,
+                long errors, double cpuSeconds,
                 java.util.Map<String, Double> cpuParts, long syscalls, long startMs, long endMs, double steal) {
     void added(String who, Result direct, int streams) {
       printAdded(who, ttft.getValueAtPercentile(50) - direct.ttft.getValueAtPercentile(50),
@@ -432,6 +440,19 @@ public final class StreamBench {
         token.add(r.token());
       }
       return new Histogram[] {ttft, token};
+    }
+
+    /**
+     * The time to first token in its two halves, median over rounds of what the path adds to
+     * {@code other}'s p50 and p99 in each: the request's way to the stand-in (what the path does
+     * before the call goes upstream) and the first token's way back.
+     */
+    static void medianSplit(String who, List<Result[]> pairs) {
+      System.out.printf(Locale.ROOT, "  %-17s way there %+.3f ms / %+.3f ms; first token back %+.3f ms / %+.3f ms%n", who,
+        median(pairs, p -> p[0].there.getValueAtPercentile(50) - p[1].there.getValueAtPercentile(50)) / 1e6,
+        median(pairs, p -> p[0].there.getValueAtPercentile(99) - p[1].there.getValueAtPercentile(99)) / 1e6,
+        median(pairs, p -> p[0].back.getValueAtPercentile(50) - p[1].back.getValueAtPercentile(50)) / 1e6,
+        median(pairs, p -> p[0].back.getValueAtPercentile(99) - p[1].back.getValueAtPercentile(99)) / 1e6);
     }
 
     private static double median(List<Result[]> pairs, java.util.function.ToDoubleFunction<Result[]> value) {
@@ -508,6 +529,8 @@ public final class StreamBench {
     long[] machineBefore = Cpu.machineTicks();
     Histogram ttft = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     Histogram token = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    Histogram there = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    Histogram back = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     AtomicLong received = new AtomicLong();
     AtomicLong errors = new AtomicLong();
     AtomicLong done = new AtomicLong();
@@ -547,6 +570,10 @@ public final class StreamBench {
                 if (first[0]) {
                   first[0] = false;
                   ttft.recordValue(now - t0);
+                  // the stand-in emits its first token as it takes the request: the first token's
+                  // stamp splits the time to it into the way there and the way back
+                  there.recordValue(Math.max(0, emitted - t0));
+                  back.recordValue(Math.max(0, now - emitted));
                 }
                 token.recordValue(Math.max(0, now - emitted));
                 received.incrementAndGet();
@@ -587,7 +614,7 @@ public final class StreamBench {
     long syscalls = proxy == null ? 0 : syscalls(proxy) - syscallsBefore;
     long[] machine = Cpu.machineTicks();
     double steal = machine[0] == machineBefore[0] ? 0 : (double) (machine[1] - machineBefore[1]) / (machine[0] - machineBefore[0]);
-    return new Result(name, (long) streams * tokens, received, ttft, token, errors.get(), cpu, parts, syscalls, startMs,
+    return new Result(name, (long) streams * tokens, received, ttft, token, there, back, errors.get(), cpu, parts, syscalls, startMs,
       System.currentTimeMillis(), steal);
   }
 
