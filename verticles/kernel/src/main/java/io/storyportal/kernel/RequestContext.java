@@ -20,12 +20,18 @@ public final class RequestContext {
   private RequestContext() {
   }
 
-  /** Keeps a caller's id when it is sane, otherwise makes a new one. */
+  /**
+   * Keeps a caller's id when it is sane, otherwise makes a new one: a random (version 4) UUID from
+   * the thread's own generator. A request id names a request in logs and headers and guards
+   * nothing, so it does not take {@link UUID#randomUUID()}'s shared {@code SecureRandom} (a lock
+   * and a SHA-1 round on every request).
+   */
   public static String acceptOrCreate(String candidate) {
     if (candidate != null && ACCEPTABLE.matcher(candidate).matches()) {
       return candidate;
     }
-    return UUID.randomUUID().toString();
+    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+    return new UUID((r.nextLong() & ~0xF000L) | 0x4000L, (r.nextLong() & ~(3L << 62)) | (2L << 62)).toString();
   }
 
   /** Binds the id to the current (duplicated) context. */

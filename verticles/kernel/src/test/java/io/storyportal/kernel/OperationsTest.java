@@ -82,6 +82,10 @@ class OperationsTest {
       .onComplete(tc.succeeding(r -> tc.verify(() -> {
         String rid = r.getHeader("X-Request-ID");
         assertThat(rid).matches("[0-9a-f-]{36}");
+        // a random UUID as RFC 4122 lays it out (version 4, variant 2)
+        assertThat(java.util.UUID.fromString(rid).version()).isEqualTo(4);
+        assertThat(java.util.UUID.fromString(rid).variant()).isEqualTo(2);
+        assertThat(RequestContext.acceptOrCreate(null)).isNotEqualTo(RequestContext.acceptOrCreate(null));
         assertThat(r.bodyAsJsonObject().getString("request_id")).isEqualTo(rid);
         tc.completeNow();
       })));

@@ -1,13 +1,11 @@
 package io.storyportal.l04;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.async.ByteArrayFeeder;
 import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
-import io.vertx.core.json.jackson.JacksonCodec;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
@@ -75,7 +73,7 @@ interface ChunkDecoder {
     private JsonObject object(byte[] bytes, int start, int end) throws LineError {
       try {
         if (parser == null) {
-          parser = Lines.JSON.createNonBlockingByteArrayParser();
+          parser = JsonBytes.JSON.createNonBlockingByteArrayParser();
         }
         ByteArrayFeeder feeder = (ByteArrayFeeder) parser.getNonBlockingInputFeeder();
         // the line must end with its object: a non-blocking parser takes trailing "tr" for the
@@ -91,7 +89,7 @@ interface ChunkDecoder {
         if (parser.nextToken() != JsonToken.START_OBJECT) {
           throw new IOException("not a JSON object");
         }
-        java.util.Map<String, Object> chunk = readObject(parser);
+        java.util.Map<String, Object> chunk = JsonBytes.readObject(parser);
         if (parser.nextToken() != JsonToken.NOT_AVAILABLE) {
           throw new IOException("more than one JSON value on the line");
         }
@@ -114,71 +112,6 @@ interface ChunkDecoder {
         }
         parser = null;
       }
-    }
-
-    /** An object's members, the parser on its START_OBJECT: as Vert.x decodes JSON (maps and lists inside). */
-    private static java.util.Map<String, Object> readObject(JsonParser p) throws IOException {
-      java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
-      for (JsonToken t = p.nextToken(); t != JsonToken.END_OBJECT; t = p.nextToken()) {
-        if (t != JsonToken.FIELD_NAME) {
-          throw new IOException("incomplete line");
-        }
-        String name = p.currentName();
-        m.put(name, readValue(p, p.nextToken()));
-      }
-      return m;
-    }
-
-    private static Object readValue(JsonParser p, JsonToken t) throws IOException {
-      if (t == null) {
-        throw new IOException("incomplete line");
-      }
-      switch (t) {
-        case START_OBJECT:
-          return readObject(p);
-        case START_ARRAY: {
-          java.util.List<Object> list = new java.util.ArrayList<>();
-          for (JsonToken i = p.nextToken(); i != JsonToken.END_ARRAY; i = p.nextToken()) {
-            list.add(readValue(p, i));
-          }
-          return list;
-        }
-        case VALUE_STRING:
-          return p.getText();
-        case VALUE_NUMBER_INT:
-        case VALUE_NUMBER_FLOAT:
-          return p.getNumberValue();
-        case VALUE_TRUE:
-          return Boolean.TRUE;
-        case VALUE_FALSE:
-          return Boolean.FALSE;
-        case VALUE_NULL:
-          return null;
-        default:
-          // NOT_AVAILABLE: the line ended inside a value
-          throw new IOException("incomplete line");
-      }
-    }
-  }
-
-  /** Reading one line of JSON, once per token: kept as lean as Jackson allows. */
-  final class Lines {
-    /** Jackson's streaming layer only: the parser reads the line's bytes in place. */
-    private static final JsonFactory JSON = new JsonFactory();
-
-    private Lines() {
-    }
-
-    /**
-     * Any JSON value in {@code bytes} (objects as {@link JsonObject}, arrays as {@code JsonArray}),
-     * read in place; trailing content is an error. Also how L04 reads request bodies.
-     */
-    static Object value(Buffer bytes) throws IOException {
-      ByteBuf b = ((BufferInternal) bytes).getByteBuf();
-      JsonParser parser = b.hasArray()
-        ? JSON.createParser(b.array(), b.arrayOffset() + b.readerIndex(), b.readableBytes())
-        : JSON.createParser(bytes.getBytes());
-      return JacksonCodec.fromParser(parser, Object.class);
     }
   }
 }

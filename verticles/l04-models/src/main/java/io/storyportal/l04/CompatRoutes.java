@@ -410,8 +410,8 @@ final class CompatRoutes {
       throw PlatformException.badRequest("INVALID_BODY", "request body must be a JSON object", null);
     }
     try {
-      // Jackson's streaming layer over the body's bytes, as for the backends' lines (not databind)
-      if (ChunkDecoder.Lines.value(b) instanceof JsonObject j) {
+      // read in place with the parser that decodes the backends' lines (JsonBytes)
+      if (JsonBytes.read(b) instanceof JsonObject j) {
         return j;
       }
     } catch (java.io.IOException | DecodeException e) {

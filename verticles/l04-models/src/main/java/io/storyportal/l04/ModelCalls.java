@@ -121,7 +121,7 @@ final class ModelCalls {
         s.start(chunk -> {
           if (ttft[0] < 0) {
             ttft[0] = (System.nanoTime() - t0) / 1e6;
-            chunk = chunk.copy().put("backend", s.backend().name());
+            chunk.put("backend", s.backend().name());
             if (!asked.equals(request.getString("model"))) {
               chunk.put("fallback_model", request.getString("model"));
             }

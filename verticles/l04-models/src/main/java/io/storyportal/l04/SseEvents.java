@@ -67,7 +67,7 @@ final class SseEvents {
   static JsonObject object(Buffer data) throws ChunkDecoder.LineError {
     Object parsed;
     try {
-      parsed = ChunkDecoder.Lines.value(data);
+      parsed = JsonBytes.read(data);
     } catch (java.io.IOException | RuntimeException e) {
       throw new ChunkDecoder.LineError("UPSTREAM_PROTOCOL", "not a JSON event: " + e.getMessage());
     }

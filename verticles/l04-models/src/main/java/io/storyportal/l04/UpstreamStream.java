@@ -82,7 +82,9 @@ public final class UpstreamStream {
       return open(upstream, backend, "/v1/messages", AnthropicBackend.request(ollamaPath, body),
         AnthropicBackend.decoder(body.getString("model"), generate), timeouts);
     }
-    return open(upstream, backend, ollamaPath, body.copy().put("stream", true), ChunkDecoder.ndjson(), timeouts);
+    // a shallow copy: it is only written out, and the caller's request stays without "stream"
+    return open(upstream, backend, ollamaPath, new JsonObject(new java.util.LinkedHashMap<>(body.getMap())).put("stream", true),
+      ChunkDecoder.ndjson(), timeouts);
   }
 
   /** Sends {@code body} to {@code path}; completes with the stream once its first chunk is here. */
@@ -96,7 +98,8 @@ public final class UpstreamStream {
     s.startNanos = System.nanoTime();
     s.watch = upstream.watch();
     s.watch.add(s.deadlines);
-    Buffer payload = body.toBuffer();
+    // written with the code the tokens keep warm (JsonBytes): the opening runs cold
+    Buffer payload = JsonBytes.write(body);
     if (upstream.connections().usable()) {
       s.connections = upstream.connections();
       s.sendOwn(path, payload, opened, false);
