@@ -150,6 +150,11 @@ final class JsonBytes {
     } else if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte || v instanceof BigInteger
       || v instanceof BigDecimal) {
       out.appendBytes(ascii(v.toString()));
+    } else if (v instanceof Double d && Double.isFinite(d)) {
+      // what Jackson writes for a double (temperature, top_p…): Double.toString
+      out.appendBytes(ascii(d.toString()));
+    } else if (v instanceof Float f && Float.isFinite(f)) {
+      out.appendBytes(ascii(f.toString()));
     } else if (v instanceof JsonObject o) {
       writeObject(o.getMap(), out);
     } else if (v instanceof Map<?, ?> m) {
@@ -159,7 +164,7 @@ final class JsonBytes {
     } else if (v instanceof List<?> l) {
       writeArray(l, out);
     } else {
-      // doubles and floats (NaN and infinities are quoted), instants, binary, enums…: as Vert.x writes them
+      // NaN and infinities (quoted), instants, binary, enums…: as Vert.x writes them
       out.appendBytes(Json.encode(v).getBytes(StandardCharsets.UTF_8));
     }
   }

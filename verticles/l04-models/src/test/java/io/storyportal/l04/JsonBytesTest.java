@@ -51,6 +51,7 @@ class JsonBytesTest {
   void writesTheBytesVertxWrites() {
     JsonObject o = new JsonObject(REQUEST)
       .put("float", 1.5f).put("decimal", new BigDecimal("1.10")).put("long", Long.MIN_VALUE).put("nan", Double.NaN)
+      .put("doubles", new JsonArray().add(-0.0).add(1e300).add(4.9e-324).add(0.1 + 0.2).add(Double.NEGATIVE_INFINITY).add(3.4e38f).add(1e-7f))
       .put("instant", Instant.parse("2026-11-23T06:00:00Z")).put("bytes", new byte[] {1, 2, 3})
       .put("nested", new JsonObject().put("list", new JsonArray().add(new JsonObject()).add(new JsonArray()).add(true).addNull()))
       .put("control", "\u0000\u001f\u007f\u2028 \uD83D\uDE00");
