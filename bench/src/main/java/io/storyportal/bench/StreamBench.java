@@ -443,9 +443,9 @@ public final class StreamBench {
     }
 
     /**
-     * The time to first token in its two halves, median over rounds of what the path adds to
-     * {@code other}'s p50 and p99 in each: the request's way to the stand-in (what the path does
-     * before the call goes upstream) and the first token's way back.
+     * The time to first token in its two halves, median over rounds of what the path adds to the
+     * other's p50 and p99 in each (each pair is {path, other}): the request's way to the stand-in
+     * (what the path does before the call goes upstream) and the first token's way back.
      */
     static void medianSplit(String who, List<Result[]> pairs) {
       System.out.printf(Locale.ROOT, "  %-17s way there %+.3f ms / %+.3f ms; first token back %+.3f ms / %+.3f ms%n", who,
