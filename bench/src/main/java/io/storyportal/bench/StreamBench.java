@@ -411,10 +411,8 @@ public final class StreamBench {
      * round, then {@code rest}; each pair is {path, other}.
      */
     static void medianOver(String who, List<Result[]> pairs, String rest) {
-      printAdded(who, median(pairs, p -> p[0].ttft.getValueAtPercentile(50) - p[1].ttft.getValueAtPercentile(50)),
-        median(pairs, p -> p[0].ttft.getValueAtPercentile(99) - p[1].ttft.getValueAtPercentile(99)),
-        median(pairs, p -> p[0].token.getValueAtPercentile(50) - p[1].token.getValueAtPercentile(50)),
-        median(pairs, p -> p[0].token.getValueAtPercentile(99) - p[1].token.getValueAtPercentile(99)), rest);
+      printAdded(who, medianDifference(pairs, Result::ttft, 50), medianDifference(pairs, Result::ttft, 99),
+        medianDifference(pairs, Result::token, 50), medianDifference(pairs, Result::token, 99), rest);
     }
 
     /** What a path added to the direct one, each taken over the streams of all rounds together. */
@@ -449,10 +447,13 @@ public final class StreamBench {
      */
     static void medianSplit(String who, List<Result[]> pairs) {
       System.out.printf(Locale.ROOT, "  %-17s way there %+.3f ms / %+.3f ms; first token back %+.3f ms / %+.3f ms%n", who,
-        median(pairs, p -> p[0].there.getValueAtPercentile(50) - p[1].there.getValueAtPercentile(50)) / 1e6,
-        median(pairs, p -> p[0].there.getValueAtPercentile(99) - p[1].there.getValueAtPercentile(99)) / 1e6,
-        median(pairs, p -> p[0].back.getValueAtPercentile(50) - p[1].back.getValueAtPercentile(50)) / 1e6,
-        median(pairs, p -> p[0].back.getValueAtPercentile(99) - p[1].back.getValueAtPercentile(99)) / 1e6);
+        medianDifference(pairs, Result::there, 50) / 1e6, medianDifference(pairs, Result::there, 99) / 1e6,
+        medianDifference(pairs, Result::back, 50) / 1e6, medianDifference(pairs, Result::back, 99) / 1e6);
+    }
+
+    /** The median over rounds of how far one histogram's percentile is above the other's of the same round; each pair is {path, other}. */
+    private static double medianDifference(List<Result[]> pairs, java.util.function.Function<Result, Histogram> histogram, double percentile) {
+      return median(pairs, p -> histogram.apply(p[0]).getValueAtPercentile(percentile) - histogram.apply(p[1]).getValueAtPercentile(percentile));
     }
 
     private static double median(List<Result[]> pairs, java.util.function.ToDoubleFunction<Result[]> value) {

@@ -3,9 +3,7 @@ package io.storyportal.l04;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.async.ByteArrayFeeder;
-import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
@@ -22,13 +20,8 @@ interface ChunkDecoder {
 
   /** The same for a line in a buffer. */
   default List<JsonObject> decode(Buffer line) throws LineError {
-    ByteBuf b = ((BufferInternal) line).getByteBuf();
-    if (b.hasArray()) {
-      int from = b.arrayOffset() + b.readerIndex();
-      return decode(b.array(), from, from + b.readableBytes());
-    }
-    byte[] bytes = line.getBytes();
-    return decode(bytes, 0, bytes.length);
+    ByteRange r = ByteRange.of(line);
+    return decode(r.array(), r.from(), r.to());
   }
 
   /** A line that carries the backend's own error, or that is not the protocol at all. */

@@ -5,9 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.async.ByteArrayFeeder;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
-import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -48,22 +46,10 @@ final class JsonBytes {
    * {@link JsonArray}, maps and lists inside); anything after it but blanks is an error.
    */
   static Object read(Buffer bytes) throws IOException {
-    ByteBuf b = ((BufferInternal) bytes).getByteBuf();
-    byte[] array;
-    int from;
-    int to;
-    if (b.hasArray()) {
-      array = b.array();
-      from = b.arrayOffset() + b.readerIndex();
-      to = from + b.readableBytes();
-    } else {
-      array = bytes.getBytes();
-      from = 0;
-      to = array.length;
-    }
+    ByteRange r = ByteRange.of(bytes);
     try (JsonParser p = JSON.createNonBlockingByteArrayParser()) {
       ByteArrayFeeder feeder = (ByteArrayFeeder) p.getNonBlockingInputFeeder();
-      feeder.feedInput(array, from, to);
+      feeder.feedInput(r.array(), r.from(), r.to());
       feeder.endOfInput();
       Object value = readValue(p, p.nextToken());
       JsonToken after = p.nextToken();

@@ -1,9 +1,7 @@
 package io.storyportal.l04;
 
-import io.netty.buffer.ByteBuf;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.streams.ReadStream;
 
 import java.util.ArrayDeque;
@@ -162,16 +160,10 @@ final class LineReader {
         return false;
       }
     } while (b.length() == 0);
-    ByteBuf bb = ((BufferInternal) b).getByteBuf();
-    if (bb.hasArray()) {
-      chunk = bb.array();
-      pos = bb.arrayOffset() + bb.readerIndex();
-      limit = pos + bb.readableBytes();
-    } else {
-      chunk = b.getBytes();
-      pos = 0;
-      limit = chunk.length;
-    }
+    ByteRange r = ByteRange.of(b);
+    chunk = r.array();
+    pos = r.from();
+    limit = r.to();
     return true;
   }
 
