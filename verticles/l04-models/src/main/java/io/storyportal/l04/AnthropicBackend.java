@@ -157,7 +157,7 @@ final class AnthropicBackend {
     }
   }
 
-  /** A user message's content: its text, or image blocks (base64, as Ollama carries them) then the text. */
+  /** A user message's content: its text, or image blocks (base64, as Ollama carries them, or a URL) then the text. */
   private static Object userContent(String text, JsonArray images) {
     if (images == null || images.isEmpty()) {
       return text;
@@ -165,24 +165,12 @@ final class AnthropicBackend {
     JsonArray blocks = new JsonArray();
     for (Object image : images) {
       String data = String.valueOf(image);
-      blocks.add(new JsonObject().put("type", "image").put("source", new JsonObject().put("type", "base64")
-        .put("media_type", mediaType(data)).put("data", data)));
+      // a URL an OpenAI client gave stays one (Anthropic fetches it)
+      blocks.add(new JsonObject().put("type", "image").put("source", data.startsWith("http://") || data.startsWith("https://")
+        ? new JsonObject().put("type", "url").put("url", data)
+        : new JsonObject().put("type", "base64").put("media_type", Images.mediaType(data)).put("data", data)));
     }
     return blocks.add(new JsonObject().put("type", "text").put("text", text));
-  }
-
-  /** The image type from the first bytes of its base64 (Ollama does not say; Anthropic must be told). */
-  static String mediaType(String base64) {
-    if (base64.startsWith("/9j/")) {
-      return "image/jpeg";
-    }
-    if (base64.startsWith("R0lGOD")) {
-      return "image/gif";
-    }
-    if (base64.startsWith("UklGR")) {
-      return "image/webp";
-    }
-    return "image/png";
   }
 
   /** Why an answer ended, in Ollama's words. */

@@ -68,6 +68,21 @@ public final class ChatRouter {
 
   /** As {@link #open(String, JsonObject)}, passing over the backends named in {@code avoid} unless only they have the model. */
   public Future<UpstreamStream> open(String path, JsonObject ollamaRequest, java.util.Set<String> avoid) {
+    if ("/api/generate".equals(path) && !ollamaRequest.getString("suffix", "").isEmpty()) {
+      // fill-in-the-middle is Ollama's generate (the model's template puts the suffix in place):
+      // an OpenAI-compatible or Anthropic backend would answer the prompt without it
+      List<Backend> all = backends.candidates(ollamaRequest.getString("model"));
+      List<String> others = all.stream().filter(b -> !"ollama".equals(b.type())).map(Backend::name).toList();
+      if (!all.isEmpty() && others.size() == all.size()) {
+        return Future.failedFuture(PlatformException.badRequest("UNSUPPORTED_PARAMETER", "suffix (fill-in-the-middle) needs an Ollama "
+          + "backend; model '" + ollamaRequest.getString("model") + "' is served only by " + String.join(", ", others), null));
+      }
+      if (!others.isEmpty()) {
+        java.util.Set<String> passOver = new java.util.HashSet<>(avoid);
+        passOver.addAll(others);
+        avoid = passOver;
+      }
+    }
     return route(ollamaRequest, b -> UpstreamStream.open(upstream, b, path, ollamaRequest, timeouts), true, false, avoid);
   }
 

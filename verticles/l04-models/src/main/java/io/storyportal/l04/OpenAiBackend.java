@@ -19,18 +19,23 @@ final class OpenAiBackend {
   private OpenAiBackend() {
   }
 
-  /** Ollama /api/chat or /api/generate request → OpenAI chat-completions request (streamed, with usage). */
+  /**
+   * Ollama /api/chat or /api/generate request → OpenAI chat-completions request (streamed, with
+   * usage; a user message's images as content parts, {@code format} as {@code response_format}).
+   */
   static JsonObject request(String ollamaPath, JsonObject in) {
     JsonArray messages = new JsonArray();
     if ("/api/generate".equals(ollamaPath)) {
       if (in.getString("system") != null) {
         messages.add(new JsonObject().put("role", "system").put("content", in.getString("system")));
       }
-      messages.add(new JsonObject().put("role", "user").put("content", in.getString("prompt", "")));
+      messages.add(new JsonObject().put("role", "user").put("content", userContent(in.getString("prompt", ""), in.getJsonArray("images"))));
     } else {
       for (Object o : in.getJsonArray("messages", new JsonArray())) {
         JsonObject m = (JsonObject) o;
-        JsonObject out = new JsonObject().put("role", m.getString("role")).put("content", m.getString("content", ""));
+        String text = m.getString("content", "");
+        JsonObject out = new JsonObject().put("role", m.getString("role"))
+          .put("content", "user".equals(m.getString("role")) ? userContent(text, m.getJsonArray("images")) : text);
         JsonArray calls = m.getJsonArray("tool_calls");
         if (calls != null) {
           JsonArray converted = new JsonArray();
@@ -65,6 +70,14 @@ final class OpenAiBackend {
         out.put("tool_choice", in.getValue("tool_choice"));
       }
     }
+    // Ollama's JSON mode and structured outputs (a JSON schema) as OpenAI's response_format
+    Object format = in.getValue("format");
+    if ("json".equals(format)) {
+      out.put("response_format", new JsonObject().put("type", "json_object"));
+    } else if (format instanceof JsonObject schema) {
+      out.put("response_format", new JsonObject().put("type", "json_schema")
+        .put("json_schema", new JsonObject().put("name", "response").put("schema", schema)));
+    }
     // Ollama's think level (or off) as OpenAI's reasoning effort; a plain "on" leaves the server's default
     Object think = in.getValue("think");
     if (think instanceof String level) {
@@ -73,6 +86,21 @@ final class OpenAiBackend {
       out.put("reasoning_effort", "none");
     }
     return out;
+  }
+
+  /**
+   * A user message's content: its text or, with images, OpenAI's content parts: the text, then each
+   * image as an {@code image_url} (Ollama's base64 as a data URL, a URL as it came).
+   */
+  private static Object userContent(String text, JsonArray images) {
+    if (images == null || images.isEmpty()) {
+      return text;
+    }
+    JsonArray parts = new JsonArray().add(new JsonObject().put("type", "text").put("text", text));
+    for (Object image : images) {
+      parts.add(new JsonObject().put("type", "image_url").put("image_url", new JsonObject().put("url", Images.url(String.valueOf(image)))));
+    }
+    return parts;
   }
 
   private static void copy(JsonObject from, String key, JsonObject to, String as) {

@@ -122,6 +122,22 @@ class AnthropicBackendTest {
   }
 
   @Test
+  void imagesGoAsBase64OrUrlSources() {
+    String jpeg = "/9j/4AAQSkZJRg==";
+    assertThat(g.post("/v1/chat/completions", new JsonObject().put("model", "claude-sonnet-4-5").put("max_tokens", 50)
+      .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", new JsonArray()
+        .add(new JsonObject().put("type", "text").put("text", "compare"))
+        .add(new JsonObject().put("type", "image_url").put("image_url", new JsonObject().put("url", "data:image/jpeg;base64," + jpeg)))
+        .add(new JsonObject().put("type", "image_url").put("image_url", new JsonObject().put("url", "https://example.com/cat.png")))))))
+      .statusCode()).isEqualTo(200);
+    assertThat(lastRequest.get().getJsonArray("messages").getJsonObject(0).getJsonArray("content")).isEqualTo(new JsonArray()
+      .add(new JsonObject().put("type", "image").put("source", new JsonObject().put("type", "base64").put("media_type", "image/jpeg")
+        .put("data", jpeg)))
+      .add(new JsonObject().put("type", "image").put("source", new JsonObject().put("type", "url").put("url", "https://example.com/cat.png")))
+      .add(new JsonObject().put("type", "text").put("text", "compare")));
+  }
+
+  @Test
   void thinkingIsAskedForWithItsBudgetAndComesBackAsReasoning() {
     stream = OllamaStandIn.text("anthropic/thinking-stream.txt") + "\n\n";
     // OpenAI's reasoning effort: Anthropic's budget, max_tokens raised by it, temperature left out (thinking does not take it)

@@ -152,7 +152,7 @@ class ChunkDecoderTest {
     assertThatThrownBy(() -> AnthropicBackend.decoder("claude", false).decode(Buffer.buffer("data: {\"type\":\"error\",\"error\":"
       + "{\"type\":\"api_error\",\"message\":\"Internal server error\"}}")))
       .isInstanceOf(ChunkDecoder.LineError.class).hasMessage("Internal server error (api_error)");
-    assertThat(AnthropicBackend.mediaType("/9j/4AAQ")).isEqualTo("image/jpeg");
-    assertThat(AnthropicBackend.mediaType("iVBORw0K")).isEqualTo("image/png");
+    assertThat(Images.mediaType("/9j/4AAQ")).isEqualTo("image/jpeg");
+    assertThat(Images.mediaType("iVBORw0K")).isEqualTo("image/png");
   }
 }

@@ -145,6 +145,97 @@ class OpenAiBackendTest {
   }
 
   @Test
+  void imagesAndJsonFormatsReachTheOpenAiBackendInItsOwnShape() {
+    // an Ollama client's base64 image becomes a data URL part after the text; format "json" is JSON mode
+    String png = "iVBORw0KGgoAAAANSUhEUg==";
+    post("/api/chat", new JsonObject().put("model", "qwen2.5").put("stream", false).put("format", "json").put("messages", new JsonArray()
+      .add(new JsonObject().put("role", "system").put("content", "be brief"))
+      .add(new JsonObject().put("role", "user").put("content", "what is this?").put("images", new JsonArray().add(png)))));
+    JsonObject sent = lastRequest.get();
+    assertThat(sent.getJsonArray("messages").getJsonObject(0).getString("content")).isEqualTo("be brief");
+    assertThat(sent.getJsonArray("messages").getJsonObject(1).getJsonArray("content")).isEqualTo(new JsonArray()
+      .add(new JsonObject().put("type", "text").put("text", "what is this?"))
+      .add(new JsonObject().put("type", "image_url").put("image_url", new JsonObject().put("url", "data:image/png;base64," + png))));
+    assertThat(sent.getJsonObject("response_format")).isEqualTo(new JsonObject().put("type", "json_object"));
+
+    // an OpenAI client's image URL stays a URL, and its JSON schema arrives as it was sent
+    JsonObject schema = new JsonObject().put("type", "object")
+      .put("properties", new JsonObject().put("name", new JsonObject().put("type", "string")));
+    assertThat(post("/chat/completions", new JsonObject().put("model", "qwen2.5").put("messages", new JsonArray()
+      .add(new JsonObject().put("role", "user").put("content", new JsonArray()
+        .add(new JsonObject().put("type", "text").put("text", "describe"))
+        .add(new JsonObject().put("type", "image_url").put("image_url", new JsonObject().put("url", "https://example.com/cat.jpg"))))))
+      .put("response_format", new JsonObject().put("type", "json_schema").put("json_schema", new JsonObject().put("name", "cat").put("schema", schema))))
+      .statusCode()).isEqualTo(200);
+    sent = lastRequest.get();
+    assertThat(sent.getJsonArray("messages").getJsonObject(0).getJsonArray("content").getJsonObject(1).getJsonObject("image_url").getString("url"))
+      .isEqualTo("https://example.com/cat.jpg");
+    assertThat(sent.getJsonObject("response_format").getString("type")).isEqualTo("json_schema");
+    assertThat(sent.getJsonObject("response_format").getJsonObject("json_schema").getJsonObject("schema")).isEqualTo(schema);
+
+    // generate's images go with its prompt; without any, the prompt is the plain content
+    String jpeg = "/9j/4AAQSkZJRg==";
+    post("/api/generate", new JsonObject().put("model", "qwen2.5").put("prompt", "caption").put("stream", false)
+      .put("images", new JsonArray().add(jpeg)));
+    assertThat(lastRequest.get().getJsonArray("messages").getJsonObject(0).getJsonArray("content").getJsonObject(1)
+      .getJsonObject("image_url").getString("url")).isEqualTo("data:image/jpeg;base64," + jpeg);
+    post("/api/generate", new JsonObject().put("model", "qwen2.5").put("prompt", "caption").put("stream", false));
+    assertThat(lastRequest.get().getJsonArray("messages").getJsonObject(0).getValue("content")).isEqualTo("caption");
+    assertThat(lastRequest.get().containsKey("response_format")).isFalse();
+  }
+
+  @Test
+  void fillInTheMiddleNeedsAnOllamaBackendAndSaysSoBeforeAnyCall() {
+    lastRequest.set(null);
+    for (JsonObject body : List.of(
+      new JsonObject().put("model", "qwen2.5").put("prompt", "def add(a, b):").put("suffix", "\n    return c").put("stream", false),
+      new JsonObject().put("model", "qwen2.5").put("prompt", "def add(a, b):").put("suffix", "\n    return c"))) {
+      HttpResponse<Buffer> r = post("/api/generate", body);
+      assertThat(r.statusCode()).isEqualTo(400);
+      JsonObject error = r.bodyAsJsonObject().getJsonObject("error");
+      assertThat(error.getString("code")).isEqualTo("UNSUPPORTED_PARAMETER");
+      assertThat(error.getString("message")).contains("suffix").contains("qwen2.5").contains("vllm");
+    }
+    HttpResponse<Buffer> legacy = post("/completions", new JsonObject().put("model", "qwen2.5").put("prompt", "def add(a, b):")
+      .put("suffix", "\n    return c"));
+    assertThat(legacy.statusCode()).isEqualTo(400);
+    assertThat(lastRequest.get()).isNull();
+    // an empty suffix is no fill-in-the-middle
+    assertThat(post("/api/generate", new JsonObject().put("model", "qwen2.5").put("prompt", "hi").put("suffix", "").put("stream", false))
+      .statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void fillInTheMiddlePassesOverOpenAiBackendsWhereTheModelHasAnOllamaOne() {
+    List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer[] preferred = new HttpServer[1];
+    try (GatewayFixture g = new GatewayFixture(1, Map.of(), models -> models.getJsonArray("backends").add(new JsonObject()
+      .put("name", "vllm").put("type", "openai").put("priority", -1).put("models", new JsonArray().add("llama3.2:latest"))
+      .put("url", "http://127.0.0.1:" + preferred[0].actualPort())), standIns -> {
+        preferred[0] = standIns.get(0).vertx.createHttpServer().requestHandler(req -> {
+          if (req.path().equals("/v1/models")) {
+            req.response().end(new JsonObject().put("object", "list").put("data", new JsonArray()
+              .add(new JsonObject().put("id", "llama3.2:latest").put("object", "model"))).encode());
+            return;
+          }
+          calls.add(req.path());
+          req.response().setStatusCode(503).end();
+        }).listen(0, "127.0.0.1").await();
+      })) {
+      JsonObject fim = new JsonObject().put("model", "llama3.2").put("prompt", "def add(a, b):").put("suffix", "\n    return c")
+        .put("stream", false);
+      HttpResponse<Buffer> r = g.post("/api/generate", fim);
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.getHeader("x-model-backend")).isEqualTo("b1");
+      assertThat(g.b(1).lastRequest.getString("suffix")).isEqualTo("\n    return c");
+      assertThat(calls).isEmpty();
+      // without a suffix the preferred backend is asked first, as always
+      g.post("/api/generate", fim.copy().put("suffix", ""));
+      assertThat(calls).isNotEmpty();
+    }
+  }
+
+  @Test
   void reasoningDeltasBecomeOllamasThinkingAndThinkBecomesReasoningEffort() {
     String base = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"qwen2.5\",\"choices\":[{\"index\":0,";
     sse = base + "\"delta\":{\"role\":\"assistant\",\"reasoning_content\":\"Hmm\"},\"finish_reason\":null}]}\n\n"
