@@ -166,7 +166,7 @@ final class AnthropicBackend {
     for (Object image : images) {
       String data = String.valueOf(image);
       // a URL an OpenAI client gave stays one (Anthropic fetches it)
-      blocks.add(new JsonObject().put("type", "image").put("source", data.startsWith("http://") || data.startsWith("https://")
+      blocks.add(new JsonObject().put("type", "image").put("source", Images.isUrl(data)
         ? new JsonObject().put("type", "url").put("url", data)
         : new JsonObject().put("type", "base64").put("media_type", Images.mediaType(data)).put("data", data)));
     }

@@ -68,18 +68,28 @@ public final class ChatRouter {
 
   /** As {@link #open(String, JsonObject)}, passing over the backends named in {@code avoid} unless only they have the model. */
   public Future<UpstreamStream> open(String path, JsonObject ollamaRequest, java.util.Set<String> avoid) {
+    // what only some backends can do: fill-in-the-middle is Ollama's generate (the model's template
+    // puts the suffix in place; other APIs would answer the prompt without it), and an image given
+    // by URL only OpenAI-compatible and Anthropic backends fetch (Ollama takes images inline)
+    String need = null;
+    java.util.function.Predicate<Backend> able = null;
     if ("/api/generate".equals(path) && !ollamaRequest.getString("suffix", "").isEmpty()) {
-      // fill-in-the-middle is Ollama's generate (the model's template puts the suffix in place):
-      // an OpenAI-compatible or Anthropic backend would answer the prompt without it
+      need = "suffix (fill-in-the-middle) needs an Ollama backend";
+      able = b -> "ollama".equals(b.type());
+    } else if (Images.anyUrl(path, ollamaRequest)) {
+      need = "an image given by URL needs an OpenAI-compatible or Anthropic backend (Ollama takes images inline: send it as a data URL)";
+      able = b -> !"ollama".equals(b.type());
+    }
+    if (able != null) {
       List<Backend> all = backends.candidates(ollamaRequest.getString("model"));
-      List<String> others = all.stream().filter(b -> !"ollama".equals(b.type())).map(Backend::name).toList();
-      if (!all.isEmpty() && others.size() == all.size()) {
-        return Future.failedFuture(PlatformException.badRequest("UNSUPPORTED_PARAMETER", "suffix (fill-in-the-middle) needs an Ollama "
-          + "backend; model '" + ollamaRequest.getString("model") + "' is served only by " + String.join(", ", others), null));
+      List<String> unable = all.stream().filter(able.negate()).map(Backend::name).toList();
+      if (!all.isEmpty() && unable.size() == all.size()) {
+        return Future.failedFuture(PlatformException.badRequest("UNSUPPORTED_PARAMETER",
+          need + "; model '" + ollamaRequest.getString("model") + "' is served only by " + String.join(", ", unable), null));
       }
-      if (!others.isEmpty()) {
+      if (!unable.isEmpty()) {
         java.util.Set<String> passOver = new java.util.HashSet<>(avoid);
-        passOver.addAll(others);
+        passOver.addAll(unable);
         avoid = passOver;
       }
     }

@@ -1,5 +1,8 @@
 package io.storyportal.l04;
 
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
 /**
  * Images as Ollama carries them (bare base64 in a message's {@code images}, or a URL an OpenAI
  * client gave), for the backends that want them otherwise.
@@ -23,11 +26,39 @@ final class Images {
     return "image/png";
   }
 
+  /** Whether an Ollama-shaped request ({@code path} /api/chat or /api/generate) has an image given by URL. */
+  static boolean anyUrl(String path, JsonObject request) {
+    if ("/api/generate".equals(path)) {
+      return anyUrl(request.getJsonArray("images"));
+    }
+    JsonArray messages = request.getJsonArray("messages");
+    for (int i = 0; messages != null && i < messages.size(); i++) {
+      if (messages.getValue(i) instanceof JsonObject m && anyUrl(m.getJsonArray("images"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean anyUrl(JsonArray images) {
+    for (int i = 0; images != null && i < images.size(); i++) {
+      if (images.getValue(i) instanceof String s && isUrl(s)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** An image as OpenAI's {@code image_url} takes it: the URL it already is, or its base64 as a data URL. */
   static String url(String image) {
-    if (image.startsWith("http://") || image.startsWith("https://") || image.startsWith("data:")) {
+    if (isUrl(image) || image.startsWith("data:")) {
       return image;
     }
     return "data:" + mediaType(image) + ";base64," + image;
+  }
+
+  /** Whether an image is a URL to fetch (an OpenAI client's {@code image_url} that was not a data URL) rather than base64. */
+  static boolean isUrl(String image) {
+    return image.startsWith("http://") || image.startsWith("https://");
   }
 }

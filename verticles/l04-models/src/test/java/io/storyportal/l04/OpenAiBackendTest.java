@@ -37,8 +37,7 @@ class OpenAiBackendTest {
     backend = vertx.createHttpServer().requestHandler(req -> {
       lastAuthorization.set(req.getHeader("authorization"));
       if (req.path().equals("/v1/models")) {
-        req.response().end(new JsonObject().put("object", "list").put("data", new JsonArray()
-          .add(new JsonObject().put("id", "qwen2.5").put("object", "model"))).encode());
+        modelList(req.response(), "qwen2.5");
         return;
       }
       req.body().onSuccess(b -> {
@@ -68,6 +67,12 @@ class OpenAiBackendTest {
   @AfterEach
   void stop() {
     vertx.close().await();
+  }
+
+  /** An OpenAI-compatible server's {@code GET /v1/models} answer: one model. */
+  static void modelList(io.vertx.core.http.HttpServerResponse resp, String id) {
+    resp.end(new JsonObject().put("object", "list").put("data", new JsonArray().add(new JsonObject().put("id", id).put("object", "model")))
+      .encode());
   }
 
   HttpResponse<Buffer> get(String path) {
@@ -214,8 +219,7 @@ class OpenAiBackendTest {
       .put("url", "http://127.0.0.1:" + preferred[0].actualPort())), standIns -> {
         preferred[0] = standIns.get(0).vertx.createHttpServer().requestHandler(req -> {
           if (req.path().equals("/v1/models")) {
-            req.response().end(new JsonObject().put("object", "list").put("data", new JsonArray()
-              .add(new JsonObject().put("id", "llama3.2:latest").put("object", "model"))).encode());
+            modelList(req.response(), "llama3.2:latest");
             return;
           }
           calls.add(req.path());
@@ -232,6 +236,52 @@ class OpenAiBackendTest {
       // without a suffix the preferred backend is asked first, as always
       g.post("/api/generate", fim.copy().put("suffix", ""));
       assertThat(calls).isNotEmpty();
+    }
+  }
+
+  @Test
+  void anImageUrlGoesToABackendThatFetchesItOrIsRefusedBeforeAnyCall() {
+    JsonObject byUrl = new JsonObject().put("model", "llama3.2").put("messages", new JsonArray()
+      .add(new JsonObject().put("role", "user").put("content", new JsonArray()
+        .add(new JsonObject().put("type", "text").put("text", "describe"))
+        .add(new JsonObject().put("type", "image_url").put("image_url", new JsonObject().put("url", "https://example.com/cat.jpg"))))));
+    // a model on Ollama only: Ollama takes images inline, so a URL is refused with what to do instead
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      HttpResponse<Buffer> r = g.post("/chat/completions", byUrl);
+      assertThat(r.statusCode()).isEqualTo(400);
+      JsonObject error = r.bodyAsJsonObject().getJsonObject("error");
+      assertThat(error.getString("code")).isEqualTo("UNSUPPORTED_PARAMETER");
+      assertThat(error.getString("message")).contains("data URL").contains("b1");
+      assertThat(g.b(1).lastRequest).isNull();
+      // the same image inline reaches Ollama as its base64
+      String png = "iVBORw0KGgoAAAANSUhEUg==";
+      JsonObject inline = byUrl.copy();
+      inline.getJsonArray("messages").getJsonObject(0).getJsonArray("content").getJsonObject(1).getJsonObject("image_url")
+        .put("url", "data:image/png;base64," + png);
+      assertThat(g.post("/chat/completions", inline).statusCode()).isEqualTo(200);
+      assertThat(g.b(1).lastRequest.getJsonArray("messages").getJsonObject(0).getJsonArray("images")).isEqualTo(new JsonArray().add(png));
+    }
+    // a model on Ollama (preferred) and an OpenAI-compatible server: the URL goes to the one that fetches it
+    HttpServer[] other = new HttpServer[1];
+    try (GatewayFixture g = new GatewayFixture(1, Map.of(), models -> models.getJsonArray("backends").add(new JsonObject()
+      .put("name", "vllm").put("type", "openai").put("priority", 5).put("models", new JsonArray().add("llama3.2:latest"))
+      .put("url", "http://127.0.0.1:" + other[0].actualPort())), standIns -> other[0] = standIns.get(0).vertx.createHttpServer()
+        .requestHandler(req -> {
+          if (req.path().equals("/v1/models")) {
+            modelList(req.response(), "llama3.2:latest");
+            return;
+          }
+          req.body().onSuccess(b -> {
+            lastRequest.set(b.toJsonObject());
+            OllamaStandIn.ssePieces(req.response(), sse, 7);
+          });
+        }).listen(0, "127.0.0.1").await())) {
+      HttpResponse<Buffer> r = g.post("/chat/completions", byUrl);
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.getHeader("x-model-backend")).isEqualTo("vllm");
+      assertThat(lastRequest.get().getJsonArray("messages").getJsonObject(0).getJsonArray("content").getJsonObject(1)
+        .getJsonObject("image_url").getString("url")).isEqualTo("https://example.com/cat.jpg");
+      assertThat(g.b(1).lastRequest).isNull();
     }
   }
 
