@@ -33,13 +33,15 @@ public final class ChatRouter {
   private final BackendQueue queue;
   /** How many L04 instances this node runs: each takes its share of a backend's maxConcurrent. */
   private final int instances;
+  /** Images given by URL, fetched for Ollama from the hosts the operator allows. */
+  private final ImageFetch images;
 
   public ChatRouter(Vertx vertx, UpstreamStream.Upstream upstream, Backends backends, Timeouts timeouts, int maxAttempts, long backoffMs) {
-    this(vertx, upstream, backends, timeouts, maxAttempts, backoffMs, new BackendQueue(vertx, null), 1);
+    this(vertx, upstream, backends, timeouts, maxAttempts, backoffMs, new BackendQueue(vertx, null), 1, new ImageFetch(vertx, null));
   }
 
   ChatRouter(Vertx vertx, UpstreamStream.Upstream upstream, Backends backends, Timeouts timeouts, int maxAttempts, long backoffMs,
-             BackendQueue queue, int instances) {
+             BackendQueue queue, int instances, ImageFetch images) {
     this.vertx = vertx;
     this.upstream = upstream;
     this.backends = backends;
@@ -48,6 +50,7 @@ public final class ChatRouter {
     this.backoffMs = backoffMs;
     this.queue = queue;
     this.instances = Math.max(1, instances);
+    this.images = images;
     // a stream that ends frees its backend's slot for the first call waiting for one there
     upstream.watch().onFreed(backend -> {
       if (queue.size() > 0) {
@@ -70,14 +73,20 @@ public final class ChatRouter {
   public Future<UpstreamStream> open(String path, JsonObject ollamaRequest, java.util.Set<String> avoid) {
     // what only some backends can do: fill-in-the-middle is Ollama's generate (the model's template
     // puts the suffix in place; other APIs would answer the prompt without it), and an image given
-    // by URL only OpenAI-compatible and Anthropic backends fetch (Ollama takes images inline)
+    // by URL only OpenAI-compatible and Anthropic backends fetch (Ollama takes images inline), unless
+    // L04 may fetch it itself (models.images.fetchHosts)
     String need = null;
     java.util.function.Predicate<Backend> able = null;
     if ("/api/generate".equals(path) && !ollamaRequest.getString("suffix", "").isEmpty()) {
       need = "suffix (fill-in-the-middle) needs an Ollama backend";
       able = b -> "ollama".equals(b.type());
     } else if (Images.anyUrl(path, ollamaRequest)) {
-      need = "an image given by URL needs an OpenAI-compatible or Anthropic backend (Ollama takes images inline: send it as a data URL)";
+      if (images.allows(path, ollamaRequest)) {
+        java.util.Set<String> passOver = avoid;
+        return images.inline(path, ollamaRequest).compose(inlined -> open(path, inlined, passOver));
+      }
+      need = "an image given by URL needs an OpenAI-compatible or Anthropic backend (Ollama takes images inline: send it as a data URL, "
+        + "or list its host in models.images.fetchHosts)";
       able = b -> !"ollama".equals(b.type());
     }
     if (able != null) {

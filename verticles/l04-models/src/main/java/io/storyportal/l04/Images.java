@@ -28,25 +28,31 @@ final class Images {
 
   /** Whether an Ollama-shaped request ({@code path} /api/chat or /api/generate) has an image given by URL. */
   static boolean anyUrl(String path, JsonObject request) {
+    return !urls(path, request).isEmpty();
+  }
+
+  /** The images given by URL in an Ollama-shaped request ({@code path} /api/chat or /api/generate). */
+  static java.util.List<String> urls(String path, JsonObject request) {
+    java.util.List<String> out = new java.util.ArrayList<>(0);
     if ("/api/generate".equals(path)) {
-      return anyUrl(request.getJsonArray("images"));
+      urls(request.getJsonArray("images"), out);
+      return out;
     }
     JsonArray messages = request.getJsonArray("messages");
     for (int i = 0; messages != null && i < messages.size(); i++) {
-      if (messages.getValue(i) instanceof JsonObject m && anyUrl(m.getJsonArray("images"))) {
-        return true;
+      if (messages.getValue(i) instanceof JsonObject m) {
+        urls(m.getJsonArray("images"), out);
       }
     }
-    return false;
+    return out;
   }
 
-  private static boolean anyUrl(JsonArray images) {
+  private static void urls(JsonArray images, java.util.List<String> out) {
     for (int i = 0; images != null && i < images.size(); i++) {
       if (images.getValue(i) instanceof String s && isUrl(s)) {
-        return true;
+        out.add(s);
       }
     }
-    return false;
   }
 
   /** An image as OpenAI's {@code image_url} takes it: the URL it already is, or its base64 as a data URL. */

@@ -79,7 +79,7 @@ public final class ModelGatewayLayer extends LayerVerticle {
     queue = new BackendQueue(vertx, models.getJsonObject("queue"));
     ChatRouter router = new ChatRouter(vertx, new UpstreamStream.Upstream(upstream, connections, watch), backends, timeouts,
       models.getInteger("maxAttempts", 3), models.getLong("retryBackoffMs", 100L), queue,
-      conf().getJsonObject("instances", new JsonObject()).getInteger("l04", 1));
+      conf().getJsonObject("instances", new JsonObject()).getInteger("l04", 1), new ImageFetch(vertx, models.getJsonObject("images")));
     JsonObject accountingConf = models.getJsonObject("accounting", new JsonObject());
     accounting = new Accounting(vertx, bus, models.getJsonObject("prices"), accountingConf.getInteger("maxPending", 10_000),
       redis, accountingConf.getLong("spoolMax", 1_000_000L), accountingConf.getLong("lingerMs", 1000L));

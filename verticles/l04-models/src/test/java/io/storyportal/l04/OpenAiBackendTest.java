@@ -286,6 +286,51 @@ class OpenAiBackendTest {
   }
 
   @Test
+  void l04FetchesAnImageUrlForOllamaFromTheHostsTheOperatorAllowsOnly() {
+    byte[] png = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13};
+    List<String> fetched = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer[] images = new HttpServer[1];
+    try (GatewayFixture g = new GatewayFixture(1, Map.of(),
+      models -> models.put("images", new JsonObject().put("fetchHosts", new JsonArray().add("127.0.0.1")).put("maxBytes", 64)
+        .put("timeoutMs", 1000)),
+      standIns -> images[0] = standIns.get(0).vertx.createHttpServer().requestHandler(req -> {
+        fetched.add(req.path());
+        switch (req.path()) {
+          case "/cat.png" -> req.response().putHeader("content-type", "image/png").end(Buffer.buffer(png));
+          case "/page" -> req.response().putHeader("content-type", "text/html").end("<html></html>");
+          case "/moved" -> req.response().setStatusCode(302).putHeader("location", "/cat.png").end();
+          case "/huge.png" -> req.response().putHeader("content-type", "image/png").setChunked(true).end(Buffer.buffer(new byte[200]));
+          // a head and a first byte, then nothing: the whole image must come within timeoutMs
+          case "/slow.png" -> req.response().putHeader("content-type", "image/png").setChunked(true).write(Buffer.buffer(png));
+          default -> req.response().setStatusCode(404).end();
+        }
+      }).listen(0, "127.0.0.1").await())) {
+      String base = "http://127.0.0.1:" + images[0].actualPort();
+      java.util.function.Function<String, JsonObject> asking = url -> new JsonObject().put("model", "llama3.2").put("stream", false)
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "describe")
+          .put("images", new JsonArray().add(url))));
+      assertThat(g.post("/api/chat", asking.apply(base + "/cat.png")).statusCode()).isEqualTo(200);
+      assertThat(g.b(1).lastRequest.getJsonArray("messages").getJsonObject(0).getJsonArray("images"))
+        .isEqualTo(new JsonArray().add(java.util.Base64.getEncoder().encodeToString(png)));
+      // not an image, a redirect (not followed), too large, too slow, missing: the caller's 400 naming the URL, no call
+      g.b(1).lastRequest = null;
+      for (String path : List.of("/page", "/moved", "/huge.png", "/slow.png", "/gone.png")) {
+        HttpResponse<Buffer> r = g.post("/api/chat", asking.apply(base + path));
+        assertThat(r.statusCode()).as(path).isEqualTo(400);
+        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("IMAGE_FETCH_FAILED");
+        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains(base + path);
+      }
+      assertThat(g.b(1).lastRequest).isNull();
+      // a host not listed is not fetched
+      fetched.clear();
+      HttpResponse<Buffer> other = g.post("/api/chat", asking.apply("http://localhost:" + images[0].actualPort() + "/cat.png"));
+      assertThat(other.statusCode()).isEqualTo(400);
+      assertThat(other.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("models.images.fetchHosts");
+      assertThat(fetched).isEmpty();
+    }
+  }
+
+  @Test
   void reasoningDeltasBecomeOllamasThinkingAndThinkBecomesReasoningEffort() {
     String base = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"qwen2.5\",\"choices\":[{\"index\":0,";
     sse = base + "\"delta\":{\"role\":\"assistant\",\"reasoning_content\":\"Hmm\"},\"finish_reason\":null}]}\n\n"

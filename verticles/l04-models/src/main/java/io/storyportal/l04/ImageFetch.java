@@ -1,0 +1,152 @@
+package io.storyportal.l04;
+
+import io.storyportal.kernel.PlatformException;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Fetches images given by URL for backends that take images inline (Ollama), from the hosts the
+ * operator allows only ({@code models.images.fetchHosts}; none by default). L04 fetching any URL a
+ * caller names would let callers reach what only L04 can reach (server-side request forgery), so
+ * a host must be listed: {@code "images.example.com"} exactly, {@code ".example.com"} for its
+ * subdomains, or {@code "*"} for any (the operator's decision). Redirects are not followed; the
+ * answer must be 200 with an {@code image/*} type, at most {@code maxBytes} (20 MiB), within
+ * {@code timeoutMs} (10 s).
+ */
+final class ImageFetch {
+
+  private final Vertx vertx;
+  private final HttpClient client;
+  private final List<String> hosts;
+  private final long maxBytes;
+  private final long timeoutMs;
+
+  ImageFetch(Vertx vertx, JsonObject conf) {
+    this.vertx = vertx;
+    JsonObject c = conf == null ? new JsonObject() : conf;
+    this.hosts = c.getJsonArray("fetchHosts", new JsonArray()).stream().map(h -> String.valueOf(h).toLowerCase(Locale.ROOT)).toList();
+    this.maxBytes = c.getLong("maxBytes", 20L * 1024 * 1024);
+    this.timeoutMs = c.getLong("timeoutMs", 10_000L);
+    this.client = hosts.isEmpty() ? null : vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false)
+      .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs)));
+  }
+
+  /** Whether every image URL of an Ollama-shaped request ({@code path} /api/chat or /api/generate) may be fetched. */
+  boolean allows(String path, JsonObject request) {
+    if (hosts.isEmpty()) {
+      return false;
+    }
+    for (String url : Images.urls(path, request)) {
+      if (!allowed(url)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private boolean allowed(String url) {
+    String host;
+    try {
+      host = URI.create(url).getHost();
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    if (host == null) {
+      return false;
+    }
+    String h = host.toLowerCase(Locale.ROOT);
+    return hosts.stream().anyMatch(a -> a.equals("*") || a.equals(h) || (a.startsWith(".") && h.endsWith(a)));
+  }
+
+  /** A copy of {@code request} with each image URL replaced by the image's base64, as Ollama takes it. */
+  Future<JsonObject> inline(String path, JsonObject request) {
+    JsonObject copy = request.copy();
+    List<JsonArray> lists = new ArrayList<>();
+    if ("/api/generate".equals(path)) {
+      lists.add(copy.getJsonArray("images"));
+    } else {
+      for (Object m : copy.getJsonArray("messages", new JsonArray())) {
+        if (m instanceof JsonObject msg) {
+          lists.add(msg.getJsonArray("images"));
+        }
+      }
+    }
+    List<Future<Void>> fetches = new ArrayList<>();
+    for (JsonArray images : lists) {
+      for (int i = 0; images != null && i < images.size(); i++) {
+        if (images.getValue(i) instanceof String s && Images.isUrl(s)) {
+          int at = i;
+          fetches.add(fetch(s).map(data -> {
+            images.set(at, data);
+            return null;
+          }));
+        }
+      }
+    }
+    return Future.all(fetches).map(copy);
+  }
+
+  /** One image's bytes as base64, whole within {@code timeoutMs}; a failure is the caller's 400 naming the URL and why. */
+  private Future<String> fetch(String url) {
+    Promise<String> done = Promise.promise();
+    long deadline = vertx.setTimer(timeoutMs, id -> done.tryFail(refused(url, "not fetched within " + timeoutMs + " ms")));
+    done.future().onComplete(ar -> vertx.cancelTimer(deadline));
+    client.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url).setFollowRedirects(false)
+        .setConnectTimeout(timeoutMs).setIdleTimeout(timeoutMs))
+      .compose(req -> {
+        // whatever fails it (a deadline, a size, a type) stops the download
+        done.future().onFailure(err -> req.reset());
+        return req.send();
+      })
+      .onFailure(err -> done.tryFail(refused(url, err.getMessage())))
+      .onSuccess(resp -> {
+        String type = resp.getHeader("content-type");
+        String length = resp.getHeader("content-length");
+        if (resp.statusCode() != 200 || type == null || !type.toLowerCase(Locale.ROOT).startsWith("image/")
+          || (length != null && parseLong(length) > maxBytes)) {
+          done.tryFail(refused(url, resp.statusCode() != 200 ? "HTTP " + resp.statusCode()
+            : type == null || !type.toLowerCase(Locale.ROOT).startsWith("image/") ? "not an image (" + type + ")" : "over " + maxBytes + " bytes"));
+          return;
+        }
+        Buffer body = Buffer.buffer();
+        resp.handler(chunk -> {
+          if (done.future().isComplete()) {
+            return;
+          }
+          body.appendBuffer(chunk);
+          if (body.length() > maxBytes) {
+            done.tryFail(refused(url, "over " + maxBytes + " bytes"));
+          }
+        });
+        resp.exceptionHandler(err -> done.tryFail(refused(url, err.getMessage())));
+        resp.endHandler(v -> done.tryComplete(Base64.getEncoder().encodeToString(body.getBytes())));
+      });
+    return done.future();
+  }
+
+  private static long parseLong(String s) {
+    try {
+      return Long.parseLong(s.trim());
+    } catch (NumberFormatException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  private static PlatformException refused(String url, String why) {
+    return PlatformException.badRequest("IMAGE_FETCH_FAILED", "could not fetch the image at " + url + ": " + why, null);
+  }
+}
