@@ -29,6 +29,26 @@ class ResponsesApiTest {
   }
 
   @Test
+  void imagesAreDataUrlsOrUrlsRoutedAsChatsAre() {
+    try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
+      java.util.function.Function<String, JsonObject> asking = url -> new JsonObject().put("model", "llama3.2").put("input", new JsonArray()
+        .add(new JsonObject().put("role", "user").put("content", new JsonArray()
+          .add(new JsonObject().put("type", "input_text").put("text", "describe"))
+          .add(new JsonObject().put("type", "input_image").put("image_url", url)))));
+      assertThat(g.post("/v1/responses", asking.apply("data:image/png;base64,iVBORw0KGgo=")).statusCode()).isEqualTo(200);
+      assertThat(g.b(1).lastRequest.getJsonArray("messages").getJsonObject(0).getJsonArray("images"))
+        .isEqualTo(new JsonArray().add("iVBORw0KGgo="));
+      // a URL, on a model served by Ollama alone (which takes images inline): the chat rule's 400
+      HttpResponse<Buffer> byUrl = g.post("/v1/responses", asking.apply("https://example.com/cat.png"));
+      assertThat(byUrl.statusCode()).isEqualTo(400);
+      assertThat(byUrl.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("UNSUPPORTED_PARAMETER");
+      HttpResponse<Buffer> other = g.post("/v1/responses", asking.apply("file:///etc/passwd"));
+      assertThat(other.statusCode()).isEqualTo(400);
+      assertThat(other.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("UNSUPPORTED_CONTENT");
+    }
+  }
+
+  @Test
   void aStreamIsTheDocumentedEventsInOrder() {
     try (GatewayFixture g = new GatewayFixture(1, Map.of())) {
       g.b(1).lines = OllamaStandIn.answer(List.of("The", " sky"));
