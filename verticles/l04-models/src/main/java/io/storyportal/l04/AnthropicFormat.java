@@ -43,10 +43,14 @@ final class AnthropicFormat {
           case "text" -> text.append(block.getString("text", ""));
           case "image" -> {
             JsonObject source = block.getJsonObject("source", new JsonObject());
-            if (!"base64".equals(source.getString("type"))) {
-              throw PlatformException.badRequest("UNSUPPORTED_CONTENT", "images must be sent as base64 sources", null);
+            if ("url".equals(source.getString("type")) && Images.isUrl(source.getString("url", ""))) {
+              // routed as chat's image URLs are: to a backend that fetches it, or fetched by L04
+              images.add(source.getString("url"));
+            } else if (!"base64".equals(source.getString("type"))) {
+              throw PlatformException.badRequest("UNSUPPORTED_CONTENT", "images must be sent as base64 or URL sources", null);
+            } else {
+              images.add(source.getString("data", ""));
             }
-            images.add(source.getString("data", ""));
           }
           case "tool_use" -> calls.add(new JsonObject().put("function", new JsonObject().put("name", block.getString("name"))
             .put("arguments", block.getJsonObject("input", new JsonObject()))));

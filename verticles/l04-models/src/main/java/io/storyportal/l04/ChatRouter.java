@@ -85,8 +85,8 @@ public final class ChatRouter {
         java.util.Set<String> passOver = avoid;
         return images.inline(path, ollamaRequest).compose(inlined -> open(path, inlined, passOver));
       }
-      need = "an image given by URL needs an OpenAI-compatible or Anthropic backend (Ollama takes images inline: send it as a data URL, "
-        + "or list its host in models.images.fetchHosts)";
+      need = "an image given by URL needs an OpenAI-compatible or Anthropic backend (Ollama takes images inline: send the image itself, "
+        + "as a data URL or a base64 source, or list its host in models.images.fetchHosts)";
       able = b -> !"ollama".equals(b.type());
     }
     if (able != null) {

@@ -149,6 +149,13 @@ class AnthropicApiTest {
       HttpResponse<Buffer> unsupported = g.post("/v1/messages", messages(true).put("messages", new JsonArray().add(document)));
       assertThat(unsupported.statusCode()).isEqualTo(400);
       assertThat(unsupported.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("UNSUPPORTED_CONTENT");
+      // an image by URL source is routed as chat's image URLs are: on Ollama alone, the 400 saying to send it inline
+      JsonObject byUrl = new JsonObject().put("role", "user").put("content", new JsonArray()
+        .add(new JsonObject().put("type", "image").put("source", new JsonObject().put("type", "url").put("url", "https://example.com/cat.png")))
+        .add(new JsonObject().put("type", "text").put("text", "describe")));
+      HttpResponse<Buffer> url = g.post("/v1/messages", messages(true).put("messages", new JsonArray().add(byUrl)));
+      assertThat(url.statusCode()).isEqualTo(400);
+      assertThat(url.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("data URL");
       HttpResponse<Buffer> badRole = g.post("/v1/messages", messages(true).put("messages", new JsonArray()
         .add(new JsonObject().put("role", "system").put("content", "x"))));
       assertThat(badRole.statusCode()).isEqualTo(400);
