@@ -75,19 +75,9 @@ final class ImageFetch {
   /** A copy of {@code request} with each image URL replaced by the image's base64, as Ollama takes it. */
   Future<JsonObject> inline(String path, JsonObject request) {
     JsonObject copy = request.copy();
-    List<JsonArray> lists = new ArrayList<>();
-    if ("/api/generate".equals(path)) {
-      lists.add(copy.getJsonArray("images"));
-    } else {
-      for (Object m : copy.getJsonArray("messages", new JsonArray())) {
-        if (m instanceof JsonObject msg) {
-          lists.add(msg.getJsonArray("images"));
-        }
-      }
-    }
     List<Future<Void>> fetches = new ArrayList<>();
-    for (JsonArray images : lists) {
-      for (int i = 0; images != null && i < images.size(); i++) {
+    Images.lists(path, copy, images -> {
+      for (int i = 0; i < images.size(); i++) {
         if (images.getValue(i) instanceof String s && Images.isUrl(s)) {
           int at = i;
           fetches.add(fetch(s).map(data -> {
@@ -96,7 +86,7 @@ final class ImageFetch {
           }));
         }
       }
-    }
+    });
     return Future.all(fetches).map(copy);
   }
 
@@ -116,10 +106,11 @@ final class ImageFetch {
       .onSuccess(resp -> {
         String type = resp.getHeader("content-type");
         String length = resp.getHeader("content-length");
-        if (resp.statusCode() != 200 || type == null || !type.toLowerCase(Locale.ROOT).startsWith("image/")
-          || (length != null && parseLong(length) > maxBytes)) {
-          done.tryFail(refused(url, resp.statusCode() != 200 ? "HTTP " + resp.statusCode()
-            : type == null || !type.toLowerCase(Locale.ROOT).startsWith("image/") ? "not an image (" + type + ")" : "over " + maxBytes + " bytes"));
+        String wrong = resp.statusCode() != 200 ? "HTTP " + resp.statusCode()
+          : type == null || !type.toLowerCase(Locale.ROOT).startsWith("image/") ? "not an image (" + type + ")"
+          : length != null && parseLong(length) > maxBytes ? "over " + maxBytes + " bytes" : null;
+        if (wrong != null) {
+          done.tryFail(refused(url, wrong));
           return;
         }
         Buffer body = Buffer.buffer();

@@ -26,33 +26,44 @@ final class Images {
     return "image/png";
   }
 
-  /** Whether an Ollama-shaped request ({@code path} /api/chat or /api/generate) has an image given by URL. */
+  /** Each list of images of an Ollama-shaped request ({@code path} /api/chat or /api/generate): generate's own, or each message's. */
+  static void lists(String path, JsonObject request, java.util.function.Consumer<JsonArray> each) {
+    if ("/api/generate".equals(path)) {
+      if (request.getJsonArray("images") != null) {
+        each.accept(request.getJsonArray("images"));
+      }
+      return;
+    }
+    JsonArray messages = request.getJsonArray("messages");
+    for (int i = 0; messages != null && i < messages.size(); i++) {
+      if (messages.getValue(i) instanceof JsonObject m && m.getJsonArray("images") != null) {
+        each.accept(m.getJsonArray("images"));
+      }
+    }
+  }
+
+  /** Whether an Ollama-shaped request has an image given by URL. */
   static boolean anyUrl(String path, JsonObject request) {
     return !urls(path, request).isEmpty();
   }
 
-  /** The images given by URL in an Ollama-shaped request ({@code path} /api/chat or /api/generate). */
+  /** The images given by URL in an Ollama-shaped request. */
   static java.util.List<String> urls(String path, JsonObject request) {
     java.util.List<String> out = new java.util.ArrayList<>(0);
-    if ("/api/generate".equals(path)) {
-      urls(request.getJsonArray("images"), out);
-      return out;
-    }
-    JsonArray messages = request.getJsonArray("messages");
-    for (int i = 0; messages != null && i < messages.size(); i++) {
-      if (messages.getValue(i) instanceof JsonObject m) {
-        urls(m.getJsonArray("images"), out);
+    lists(path, request, images -> {
+      for (int i = 0; i < images.size(); i++) {
+        if (images.getValue(i) instanceof String s && isUrl(s)) {
+          out.add(s);
+        }
       }
-    }
+    });
     return out;
   }
 
-  private static void urls(JsonArray images, java.util.List<String> out) {
-    for (int i = 0; images != null && i < images.size(); i++) {
-      if (images.getValue(i) instanceof String s && isUrl(s)) {
-        out.add(s);
-      }
-    }
+  /** A client's image URL as Ollama's {@code images} holds it: a data URL's base64, or the URL itself (to be fetched). */
+  static String fromUrl(String url) {
+    int comma = url.indexOf(',');
+    return url.startsWith("data:") && comma > 0 ? url.substring(comma + 1) : url;
   }
 
   /** An image as OpenAI's {@code image_url} takes it: the URL it already is, or its base64 as a data URL. */

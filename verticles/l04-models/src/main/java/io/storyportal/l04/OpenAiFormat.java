@@ -96,9 +96,7 @@ public final class OpenAiFormat {
         if ("text".equals(part.getString("type"))) {
           text.append(part.getString("text", ""));
         } else if ("image_url".equals(part.getString("type")) && part.getJsonObject("image_url") != null) {
-          String url = part.getJsonObject("image_url").getString("url", "");
-          int comma = url.indexOf(',');
-          images.add(url.startsWith("data:") && comma > 0 ? url.substring(comma + 1) : url);
+          images.add(Images.fromUrl(part.getJsonObject("image_url").getString("url", "")));
         }
       }
       out.put("content", text.toString());

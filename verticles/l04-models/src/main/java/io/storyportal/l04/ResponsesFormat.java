@@ -153,15 +153,11 @@ final class ResponsesFormat {
             case "input_text", "output_text" -> text.append(part.getString("text", ""));
             case "input_image" -> {
               String url = part.getString("image_url", "");
-              int comma = url.indexOf(',');
-              if (Images.isUrl(url)) {
-                // routed as chat's image URLs are: to a backend that fetches it, or fetched by L04
-                images.add(url);
-              } else if (!url.startsWith("data:") || comma < 0) {
+              // an http(s) URL is routed as chat's image URLs are: to a backend that fetches it, or fetched by L04
+              if (!Images.isUrl(url) && !(url.startsWith("data:") && url.indexOf(',') > 0)) {
                 throw PlatformException.badRequest("UNSUPPORTED_CONTENT", "images must be data: or http(s) URLs", null);
-              } else {
-                images.add(url.substring(comma + 1));
               }
+              images.add(Images.fromUrl(url));
             }
             default -> throw PlatformException.badRequest("UNSUPPORTED_CONTENT",
               "content parts of type '" + part.getString("type") + "' are not supported", null);
