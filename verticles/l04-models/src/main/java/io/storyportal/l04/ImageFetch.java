@@ -124,7 +124,10 @@ final class ImageFetch {
           }
         });
         resp.exceptionHandler(err -> done.tryFail(refused(url, err.getMessage())));
-        resp.endHandler(v -> done.tryComplete(Base64.getEncoder().encodeToString(body.getBytes())));
+        // ~1 ms per MiB: off the event loop, which the other streams share
+        resp.endHandler(v -> vertx.executeBlocking(() -> Base64.getEncoder().encodeToString(body.getBytes()), false)
+          .onSuccess(done::tryComplete)
+          .onFailure(err -> done.tryFail(refused(url, err.getMessage()))));
       });
     return done.future();
   }
