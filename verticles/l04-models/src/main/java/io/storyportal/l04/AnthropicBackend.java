@@ -12,7 +12,8 @@ import java.util.TreeMap;
 /**
  * Speaking to Anthropic's Messages API ({@code POST /v1/messages}, streamed): Ollama-shaped requests
  * become Messages requests (system messages as {@code system}, tool calls and results as
- * {@code tool_use} / {@code tool_result} blocks, images as base64 blocks), and its SSE events
+ * {@code tool_use} / {@code tool_result} blocks, images as base64 or URL sources, a JSON answer as
+ * a forced tool call), and its SSE events
  * become Ollama-shaped chunks, so everything behind the router sees one format.
  */
 final class AnthropicBackend {
@@ -98,6 +99,15 @@ final class AnthropicBackend {
     } else if (stop instanceof String s) {
       out.put("stop_sequences", new JsonArray().add(s));
     }
+    JsonObject schema = jsonSchema(in);
+    if (schema != null) {
+      // JSON mode / structured output: Anthropic has neither, so the answer is a forced call of a
+      // tool whose input is the JSON (its input streams back as the answer's text; the decoder)
+      out.put("tools", new JsonArray().add(new JsonObject().put("name", JSON_TOOL)
+        .put("description", "Give your whole answer as this tool's input, which is JSON.").put("input_schema", schema)));
+      out.put("tool_choice", new JsonObject().put("type", "tool").put("name", JSON_TOOL));
+      return out;
+    }
     thinking(in, out, messages);
     JsonArray tools = in.getJsonArray("tools");
     if (tools != null && !tools.isEmpty()) {
@@ -118,6 +128,34 @@ final class AnthropicBackend {
       }
     }
     return out;
+  }
+
+  /** The tool an answer in JSON is asked for as (see {@link #jsonSchema}). */
+  static final String JSON_TOOL = "json_answer";
+
+  /**
+   * What Anthropic's answer must be for Ollama's {@code format} (JSON mode {@code "json"}, or a JSON
+   * schema; also where OpenAI's {@code response_format} lands): the input schema of a forced tool
+   * call, which Anthropic makes as JSON matching it. Null when the request has no format; a format
+   * Anthropic cannot give this way (beside the caller's own tools, or a schema whose root is not an
+   * object, as a tool's input must be) is not this backend's to serve ({@link #canServe}).
+   */
+  static JsonObject jsonSchema(JsonObject in) {
+    Object format = in.getValue("format");
+    if ("json".equals(format)) {
+      return new JsonObject().put("type", "object");
+    }
+    return format instanceof JsonObject schema && "object".equals(schema.getValue("type")) ? schema : null;
+  }
+
+  /** Whether a request's {@code format} (if any) can be answered by a forced tool call; see {@link #jsonSchema}. */
+  static boolean canServe(JsonObject in) {
+    Object format = in.getValue("format");
+    if (format == null || "".equals(format)) {
+      return true;
+    }
+    JsonArray tools = in.getJsonArray("tools");
+    return jsonSchema(in) != null && (tools == null || tools.isEmpty());
   }
 
   /** Thinking budgets (Anthropic's {@code budget_tokens}) for Ollama's {@code think} levels; {@code true} is medium. */
@@ -179,9 +217,11 @@ final class AnthropicBackend {
   }
 
   /** SSE of Messages stream events → Ollama chunks; a tool call's input fragments are joined. */
-  static ChunkDecoder decoder(String model, boolean generate) {
+  static ChunkDecoder decoder(String model, boolean generate, boolean json) {
     // "event: …" lines are skipped: every data line names its own type
     return new SseEvents.Decoder() {
+      /** The block index of the forced JSON tool's call, whose input is the answer's text; -1 while none. */
+      private int jsonBlock = -1;
       /** Tool-use blocks being received, by block index: name and the input's JSON so far. */
       private final Map<Integer, String[]> tools = new TreeMap<>();
       private String stopReason;
@@ -202,7 +242,9 @@ final class AnthropicBackend {
           }
           case "content_block_start" -> {
             JsonObject block = event.getJsonObject("content_block", new JsonObject());
-            if ("tool_use".equals(block.getString("type"))) {
+            if (json && "tool_use".equals(block.getString("type")) && JSON_TOOL.equals(block.getString("name"))) {
+              jsonBlock = event.getInteger("index", -1);
+            } else if ("tool_use".equals(block.getString("type"))) {
               tools.put(event.getInteger("index", tools.size()), new String[] {block.getString("name", ""), ""});
             } else if ("text".equals(block.getString("type")) && !block.getString("text", "").isEmpty()) {
               return List.of(OllamaChunks.piece(model, generate, block.getString("text")));
@@ -216,6 +258,10 @@ final class AnthropicBackend {
             }
             if ("thinking_delta".equals(delta.getString("type")) && !delta.getString("thinking", "").isEmpty()) {
               return List.of(OllamaChunks.thought(model, generate, delta.getString("thinking")));
+            }
+            if (jsonBlock >= 0 && jsonBlock == event.getInteger("index", -1) && "input_json_delta".equals(delta.getString("type"))) {
+              String part = delta.getString("partial_json", "");
+              return part.isEmpty() ? List.of() : List.of(OllamaChunks.piece(model, generate, part));
             }
             String[] tool = tools.get(event.getInteger("index", -1));
             if ("input_json_delta".equals(delta.getString("type")) && tool != null) {

@@ -72,9 +72,10 @@ public final class ChatRouter {
   /** As {@link #open(String, JsonObject)}, passing over the backends named in {@code avoid} unless only they have the model. */
   public Future<UpstreamStream> open(String path, JsonObject ollamaRequest, java.util.Set<String> avoid) {
     // what only some backends can do: fill-in-the-middle is Ollama's generate (the model's template
-    // puts the suffix in place; other APIs would answer the prompt without it), and an image given
-    // by URL only OpenAI-compatible and Anthropic backends fetch (Ollama takes images inline), unless
-    // L04 may fetch it itself (models.images.fetchHosts)
+    // puts the suffix in place; other APIs would answer the prompt without it), an image given by
+    // URL only OpenAI-compatible and Anthropic backends fetch (Ollama takes images inline), unless
+    // L04 may fetch it itself (models.images.fetchHosts), and Anthropic answers in JSON only as a
+    // forced tool call (AnthropicBackend.jsonSchema)
     String need = null;
     java.util.function.Predicate<Backend> able = null;
     if ("/api/generate".equals(path) && !ollamaRequest.getString("suffix", "").isEmpty()) {
@@ -88,6 +89,13 @@ public final class ChatRouter {
       need = "an image given by URL needs an OpenAI-compatible or Anthropic backend (Ollama takes images inline: send the image itself, "
         + "as a data URL or a base64 source, or list its host in models.images.fetchHosts)";
       able = b -> !"ollama".equals(b.type());
+    }
+    if (!AnthropicBackend.canServe(ollamaRequest)) {
+      String json = "a JSON answer beside tools, or to a schema whose root is not an object, needs an Ollama or OpenAI-compatible backend "
+        + "(Anthropic's API answers in JSON only as a forced tool call)";
+      need = need == null ? json : need + "; " + json;
+      java.util.function.Predicate<Backend> notAnthropic = b -> !"anthropic".equals(b.type());
+      able = able == null ? notAnthropic : able.and(notAnthropic);
     }
     if (able != null) {
       List<Backend> all = backends.candidates(ollamaRequest.getString("model"));

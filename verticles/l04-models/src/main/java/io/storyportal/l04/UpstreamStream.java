@@ -80,7 +80,7 @@ public final class UpstreamStream {
     }
     if ("anthropic".equals(backend.type())) {
       return open(upstream, backend, "/v1/messages", AnthropicBackend.request(ollamaPath, body),
-        AnthropicBackend.decoder(body.getString("model"), generate), timeouts);
+        AnthropicBackend.decoder(body.getString("model"), generate, AnthropicBackend.jsonSchema(body) != null), timeouts);
     }
     // a shallow copy: it is only written out, and the caller's request stays without "stream"
     return open(upstream, backend, ollamaPath, new JsonObject(new java.util.LinkedHashMap<>(body.getMap())).put("stream", true),

@@ -175,6 +175,55 @@ class AnthropicBackendTest {
   }
 
   @Test
+  void aJsonAnswerIsAForcedToolCallWhoseInputIsTheText() {
+    stream = OllamaStandIn.text("anthropic/json-tool-stream.txt") + "\n\n";
+    JsonObject schema = new JsonObject().put("type", "object").put("properties", new JsonObject()
+      .put("city", new JsonObject().put("type", "string")).put("temp_c", new JsonObject().put("type", "number")));
+    // an OpenAI client's structured output, streamed; thinking asked for too, which a forced call excludes
+    HttpResponse<Buffer> r = g.post("/v1/chat/completions", chat().put("stream", true).put("reasoning_effort", "high")
+      .put("response_format", new JsonObject().put("type", "json_schema")
+        .put("json_schema", new JsonObject().put("name", "weather").put("schema", schema))));
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.getHeader("x-model-backend")).isEqualTo("claude");
+    List<JsonObject> chunks = ModelGatewayTest.sse(r.bodyAsString());
+    assertThat(chunks.stream().map(c -> c.getJsonArray("choices")).filter(a -> !a.isEmpty())
+      .map(a -> a.getJsonObject(0).getJsonObject("delta").getString("content", "")).reduce("", String::concat))
+      .isEqualTo("{\"city\": \"Tokyo\", \"temp_c\": 21}");
+    assertThat(chunks.stream().map(c -> c.getJsonArray("choices")).filter(a -> !a.isEmpty())
+      .map(a -> a.getJsonObject(0).getString("finish_reason")).filter(f -> f != null).toList()).containsExactly("stop");
+    assertThat(chunks.stream().map(c -> c.getJsonArray("choices")).filter(a -> !a.isEmpty())
+      .noneMatch(a -> a.getJsonObject(0).getJsonObject("delta").containsKey("tool_calls"))).isTrue();
+    JsonObject sent = lastRequest.get();
+    assertThat(sent.getJsonArray("tools")).isEqualTo(new JsonArray().add(new JsonObject().put("name", AnthropicBackend.JSON_TOOL)
+      .put("description", "Give your whole answer as this tool's input, which is JSON.").put("input_schema", schema)));
+    assertThat(sent.getJsonObject("tool_choice")).isEqualTo(new JsonObject().put("type", "tool").put("name", AnthropicBackend.JSON_TOOL));
+    assertThat(sent.containsKey("thinking")).isFalse();
+
+    // Ollama's JSON mode, whole: any object
+    JsonObject whole = g.post("/api/chat", chat().put("stream", false).put("format", "json")).bodyAsJsonObject();
+    assertThat(new JsonObject(whole.getJsonObject("message").getString("content")))
+      .isEqualTo(new JsonObject().put("city", "Tokyo").put("temp_c", 21));
+    assertThat(whole.getJsonObject("message").containsKey("tool_calls")).isFalse();
+    assertThat(lastRequest.get().getJsonArray("tools").getJsonObject(0).getJsonObject("input_schema"))
+      .isEqualTo(new JsonObject().put("type", "object"));
+
+    // what a forced call cannot give goes to the model's other backend, Anthropic is not called:
+    // JSON beside the caller's own tools, and a schema whose root is not an object
+    int calls = messages.get();
+    JsonObject tool = new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather")
+      .put("parameters", new JsonObject().put("type", "object")));
+    HttpResponse<Buffer> withTools = g.post("/v1/chat/completions", chat().put("tools", new JsonArray().add(tool))
+      .put("response_format", new JsonObject().put("type", "json_object")));
+    assertThat(withTools.statusCode()).isEqualTo(200);
+    assertThat(withTools.getHeader("x-model-backend")).isEqualTo("local");
+    HttpResponse<Buffer> list = g.post("/api/chat", chat().put("stream", false)
+      .put("format", new JsonObject().put("type", "array").put("items", new JsonObject().put("type", "string"))));
+    assertThat(list.statusCode()).isEqualTo(200);
+    assertThat(list.getHeader("x-model-backend")).isEqualTo("local");
+    assertThat(messages.get()).isEqualTo(calls);
+  }
+
+  @Test
   void toolCallsGoBothWays() {
     stream = OllamaStandIn.text("anthropic/tool-use-stream.txt") + "\n\n";
     JsonObject tools = new JsonObject().put("type", "function").put("function", new JsonObject().put("name", "get_weather")

@@ -123,7 +123,7 @@ class ChunkDecoderTest {
 
   @Test
   void anthropicEventsKeepTheThinkingSkipWhatOllamaHasNoPlaceForAndEndAtMessageStop() throws Exception {
-    ChunkDecoder d = AnthropicBackend.decoder("claude", false);
+    ChunkDecoder d = AnthropicBackend.decoder("claude", false, false);
     List<String> lines = List.of(
       "event: message_start",
       "data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}",
@@ -149,7 +149,7 @@ class ChunkDecoderTest {
     assertThat(last.getString("done_reason")).isEqualTo("length");
     assertThat(last.getInteger("prompt_eval_count")).isEqualTo(15);
     assertThat(last.getInteger("eval_count")).isEqualTo(7);
-    assertThatThrownBy(() -> AnthropicBackend.decoder("claude", false).decode(Buffer.buffer("data: {\"type\":\"error\",\"error\":"
+    assertThatThrownBy(() -> AnthropicBackend.decoder("claude", false, false).decode(Buffer.buffer("data: {\"type\":\"error\",\"error\":"
       + "{\"type\":\"api_error\",\"message\":\"Internal server error\"}}")))
       .isInstanceOf(ChunkDecoder.LineError.class).hasMessage("Internal server error (api_error)");
     assertThat(Images.mediaType("/9j/4AAQ")).isEqualTo("image/jpeg");
