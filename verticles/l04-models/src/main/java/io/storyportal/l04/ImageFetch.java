@@ -76,23 +76,26 @@ final class ImageFetch {
   Future<JsonObject> inline(String path, JsonObject request) {
     JsonObject copy = request.copy();
     List<Future<Void>> fetches = new ArrayList<>();
+    // the first image that fails fails the call: the other downloads stop then
+    Promise<Void> failed = Promise.promise();
     Images.lists(path, copy, images -> {
       for (int i = 0; i < images.size(); i++) {
         if (images.getValue(i) instanceof String s && Images.isUrl(s)) {
           int at = i;
-          fetches.add(fetch(s).map(data -> {
+          fetches.add(fetch(s, failed.future()).map(data -> {
             images.set(at, data);
             return null;
           }));
         }
       }
     });
-    return Future.all(fetches).map(copy);
+    return Future.all(fetches).onFailure(err -> failed.tryComplete()).map(copy);
   }
 
   /** One image's bytes as base64, whole within {@code timeoutMs}; a failure is the caller's 400 naming the URL and why. */
-  private Future<String> fetch(String url) {
+  private Future<String> fetch(String url, Future<Void> stop) {
     Promise<String> done = Promise.promise();
+    stop.onComplete(v -> done.tryFail(refused(url, "another image of the request could not be fetched")));
     long deadline = vertx.setTimer(timeoutMs, id -> done.tryFail(refused(url, "not fetched within " + timeoutMs + " ms")));
     done.future().onComplete(ar -> vertx.cancelTimer(deadline));
     client.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url).setFollowRedirects(false)

@@ -286,9 +286,10 @@ class OpenAiBackendTest {
   }
 
   @Test
-  void l04FetchesAnImageUrlForOllamaFromTheHostsTheOperatorAllowsOnly() {
+  void l04FetchesAnImageUrlForOllamaFromTheHostsTheOperatorAllowsOnly() throws Exception {
     byte[] png = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13};
     List<String> fetched = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicLong slowClosed = new java.util.concurrent.atomic.AtomicLong();
     HttpServer[] images = new HttpServer[1];
     try (GatewayFixture g = new GatewayFixture(1, Map.of(),
       models -> models.put("images", new JsonObject().put("fetchHosts", new JsonArray().add("127.0.0.1")).put("maxBytes", 64)
@@ -301,7 +302,12 @@ class OpenAiBackendTest {
           case "/moved" -> req.response().setStatusCode(302).putHeader("location", "/cat.png").end();
           case "/huge.png" -> req.response().putHeader("content-type", "image/png").setChunked(true).end(Buffer.buffer(new byte[200]));
           // a head and a first byte, then nothing: the whole image must come within timeoutMs
-          case "/slow.png" -> req.response().putHeader("content-type", "image/png").setChunked(true).write(Buffer.buffer(png));
+          case "/slow.png" -> {
+            req.connection().closeHandler(v -> slowClosed.set(System.nanoTime()));
+            req.response().putHeader("content-type", "image/png").setChunked(true).write(Buffer.buffer(png));
+          }
+          // missing, said once the slow one is under way
+          case "/gone-later.png" -> standIns.get(0).vertx.setTimer(200, t -> req.response().setStatusCode(404).end());
           default -> req.response().setStatusCode(404).end();
         }
       }).listen(0, "127.0.0.1").await())) {
@@ -321,6 +327,20 @@ class OpenAiBackendTest {
         assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains(base + path);
       }
       assertThat(g.b(1).lastRequest).isNull();
+      // two images, one missing: the 400 names it, and the other's download stops then, not at timeoutMs
+      slowClosed.set(0);
+      JsonObject two = asking.apply(base + "/slow.png");
+      two.getJsonArray("messages").getJsonObject(0).getJsonArray("images").add(base + "/gone-later.png");
+      long asked = System.nanoTime();
+      HttpResponse<Buffer> r = g.post("/api/chat", two);
+      assertThat(r.statusCode()).isEqualTo(400);
+      assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains(base + "/gone-later.png");
+      long deadline = System.currentTimeMillis() + 5000;
+      while (slowClosed.get() == 0 && System.currentTimeMillis() < deadline) {
+        Thread.sleep(10);
+      }
+      assertThat(slowClosed.get()).isPositive();
+      assertThat((slowClosed.get() - asked) / 1_000_000).isLessThan(700);
       // a host not listed is not fetched
       fetched.clear();
       HttpResponse<Buffer> other = g.post("/api/chat", asking.apply("http://localhost:" + images[0].actualPort() + "/cat.png"));
