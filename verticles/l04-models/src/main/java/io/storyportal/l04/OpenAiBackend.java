@@ -61,6 +61,8 @@ final class OpenAiBackend {
     copy(options, "seed", out, "seed");
     copy(options, "num_predict", out, "max_tokens");
     copy(options, "stop", out, "stop");
+    copy(options, "frequency_penalty", out, "frequency_penalty");
+    copy(options, "presence_penalty", out, "presence_penalty");
     if (in.getString("user") != null) {
       out.put("user", in.getString("user"));
     }

@@ -90,7 +90,8 @@ class OpenAiBackendTest {
 
   @Test
   void ollamaClientsGetOllamaChunksFromAnOpenAiBackend() {
-    HttpResponse<Buffer> r = post("/api/chat", chat().put("options", new JsonObject().put("temperature", 0.2).put("num_predict", 50)));
+    HttpResponse<Buffer> r = post("/api/chat", chat().put("options", new JsonObject().put("temperature", 0.2).put("num_predict", 50)
+      .put("frequency_penalty", 0.5).put("presence_penalty", -0.25)));
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.getHeader("x-model-backend")).isEqualTo("vllm");
     List<JsonObject> chunks = r.bodyAsString().strip().lines().map(JsonObject::new).toList();
@@ -105,6 +106,8 @@ class OpenAiBackendTest {
     assertThat(sent.getJsonObject("stream_options").getBoolean("include_usage")).isTrue();
     assertThat(sent.getDouble("temperature")).isEqualTo(0.2);
     assertThat(sent.getInteger("max_tokens")).isEqualTo(50);
+    assertThat(sent.getDouble("frequency_penalty")).isEqualTo(0.5);
+    assertThat(sent.getDouble("presence_penalty")).isEqualTo(-0.25);
     assertThat(lastAuthorization.get()).isEqualTo("Bearer " + System.getenv("PATH"));
   }
 
