@@ -24,8 +24,9 @@ import java.util.Locale;
  * caller names would let callers reach what only L04 can reach (server-side request forgery), so
  * a host must be listed: {@code "images.example.com"} exactly, {@code ".example.com"} for its
  * subdomains, or {@code "*"} for any (the operator's decision). Redirects are not followed; the
- * answer must be 200 with an {@code image/*} type, at most {@code maxBytes} (20 MiB), within
- * {@code timeoutMs} (10 s).
+ * answer must be 200 with an {@code image/*} type, within {@code timeoutMs} (10 s), and a request's
+ * images together at most {@code maxBytes} (20 MiB), so that a request naming many URLs cannot make
+ * L04 hold more.
  */
 final class ImageFetch {
 
@@ -78,11 +79,13 @@ final class ImageFetch {
     List<Future<Void>> fetches = new ArrayList<>();
     // the first image that fails fails the call: the other downloads stop then
     Promise<Void> failed = Promise.promise();
+    // bytes received for all of the request's images (they arrive on one context)
+    long[] received = {0};
     Images.lists(path, copy, images -> {
       for (int i = 0; i < images.size(); i++) {
         if (images.getValue(i) instanceof String s && Images.isUrl(s)) {
           int at = i;
-          fetches.add(fetch(s, failed.future()).map(data -> {
+          fetches.add(fetch(s, failed.future(), received).map(data -> {
             images.set(at, data);
             return null;
           }));
@@ -92,8 +95,11 @@ final class ImageFetch {
     return Future.all(fetches).onFailure(err -> failed.tryComplete()).map(copy);
   }
 
-  /** One image's bytes as base64, whole within {@code timeoutMs}; a failure is the caller's 400 naming the URL and why. */
-  private Future<String> fetch(String url, Future<Void> stop) {
+  /**
+   * One image's bytes as base64, whole within {@code timeoutMs}, counted in {@code received} (the
+   * request's images together); a failure is the caller's 400 naming the URL and why.
+   */
+  private Future<String> fetch(String url, Future<Void> stop, long[] received) {
     Promise<String> done = Promise.promise();
     stop.onComplete(v -> done.tryFail(refused(url, "another image of the request could not be fetched")));
     long deadline = vertx.setTimer(timeoutMs, id -> done.tryFail(refused(url, "not fetched within " + timeoutMs + " ms")));
@@ -122,8 +128,9 @@ final class ImageFetch {
             return;
           }
           body.appendBuffer(chunk);
-          if (body.length() > maxBytes) {
-            done.tryFail(refused(url, "over " + maxBytes + " bytes"));
+          received[0] += chunk.length();
+          if (received[0] > maxBytes) {
+            done.tryFail(refused(url, "the request's images come to over " + maxBytes + " bytes"));
           }
         });
         resp.exceptionHandler(err -> done.tryFail(refused(url, err.getMessage())));

@@ -303,6 +303,7 @@ class OpenAiBackendTest {
           case "/cat.png" -> req.response().putHeader("content-type", "image/png").end(Buffer.buffer(png));
           case "/page" -> req.response().putHeader("content-type", "text/html").end("<html></html>");
           case "/moved" -> req.response().setStatusCode(302).putHeader("location", "/cat.png").end();
+          case "/half.png" -> req.response().putHeader("content-type", "image/png").end(Buffer.buffer(png).appendBytes(new byte[28]));
           case "/huge.png" -> req.response().putHeader("content-type", "image/png").setChunked(true).end(Buffer.buffer(new byte[200]));
           // a head and a first byte, then nothing: the whole image must come within timeoutMs
           case "/slow.png" -> {
@@ -330,6 +331,13 @@ class OpenAiBackendTest {
         assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains(base + path);
       }
       assertThat(g.b(1).lastRequest).isNull();
+      // maxBytes holds for a request's images together: one of 40 bytes passes, two do not
+      assertThat(g.post("/api/chat", asking.apply(base + "/half.png")).statusCode()).isEqualTo(200);
+      JsonObject twoHalves = asking.apply(base + "/half.png");
+      twoHalves.getJsonArray("messages").getJsonObject(0).getJsonArray("images").add(base + "/half.png?again");
+      HttpResponse<Buffer> tooMuch = g.post("/api/chat", twoHalves);
+      assertThat(tooMuch.statusCode()).isEqualTo(400);
+      assertThat(tooMuch.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("images come to over 64 bytes");
       // two images, one missing: the 400 names it, and the other's download stops then, not at timeoutMs
       slowClosed.set(0);
       JsonObject two = asking.apply(base + "/slow.png");
