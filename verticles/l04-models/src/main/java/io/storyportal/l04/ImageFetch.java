@@ -26,7 +26,7 @@ import java.util.Locale;
  * subdomains, or {@code "*"} for any (the operator's decision). Redirects are not followed; the
  * answer must be 200 with an {@code image/*} type, within {@code timeoutMs} (10 s), and a request's
  * images together at most {@code maxBytes} (20 MiB), so that a request naming many URLs cannot make
- * L04 hold more.
+ * L04 hold more; and it may name at most {@code maxUrls} (16) for L04 to fetch, each a connection.
  */
 final class ImageFetch {
 
@@ -34,6 +34,7 @@ final class ImageFetch {
   private final HttpClient client;
   private final List<String> hosts;
   private final long maxBytes;
+  private final int maxUrls;
   private final long timeoutMs;
 
   ImageFetch(Vertx vertx, JsonObject conf) {
@@ -41,6 +42,7 @@ final class ImageFetch {
     JsonObject c = conf == null ? new JsonObject() : conf;
     this.hosts = c.getJsonArray("fetchHosts", new JsonArray()).stream().map(h -> String.valueOf(h).toLowerCase(Locale.ROOT)).toList();
     this.maxBytes = c.getLong("maxBytes", 20L * 1024 * 1024);
+    this.maxUrls = c.getInteger("maxUrls", 16);
     this.timeoutMs = c.getLong("timeoutMs", 10_000L);
     this.client = hosts.isEmpty() ? null : vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false)
       .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs)));
@@ -75,6 +77,11 @@ final class ImageFetch {
 
   /** A copy of {@code request} with each image URL replaced by the image's base64, as Ollama takes it. */
   Future<JsonObject> inline(String path, JsonObject request) {
+    int urls = Images.urls(path, request).size();
+    if (urls > maxUrls) {
+      return Future.failedFuture(PlatformException.badRequest("IMAGE_FETCH_FAILED", "the request names " + urls
+        + " image URLs; L04 fetches at most " + maxUrls + " for one request (models.images.maxUrls): send the others inline", null));
+    }
     JsonObject copy = request.copy();
     List<Future<Void>> fetches = new ArrayList<>();
     // the first image that fails fails the call: the other downloads stop then

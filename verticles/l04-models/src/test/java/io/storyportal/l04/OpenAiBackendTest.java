@@ -295,7 +295,7 @@ class OpenAiBackendTest {
     java.util.concurrent.atomic.AtomicLong slowClosed = new java.util.concurrent.atomic.AtomicLong();
     HttpServer[] images = new HttpServer[1];
     try (GatewayFixture g = new GatewayFixture(1, Map.of(),
-      models -> models.put("images", new JsonObject().put("fetchHosts", new JsonArray().add("127.0.0.1")).put("maxBytes", 64)
+      models -> models.put("images", new JsonObject().put("fetchHosts", new JsonArray().add("127.0.0.1")).put("maxBytes", 64).put("maxUrls", 3)
         .put("timeoutMs", 1000)),
       standIns -> images[0] = standIns.get(0).vertx.createHttpServer().requestHandler(req -> {
         fetched.add(req.path());
@@ -338,6 +338,16 @@ class OpenAiBackendTest {
       HttpResponse<Buffer> tooMuch = g.post("/api/chat", twoHalves);
       assertThat(tooMuch.statusCode()).isEqualTo(400);
       assertThat(tooMuch.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("images come to over 64 bytes");
+      // at most maxUrls image URLs in one request, refused before any is fetched
+      fetched.clear();
+      JsonObject four = asking.apply(base + "/cat.png");
+      for (int i = 1; i < 4; i++) {
+        four.getJsonArray("messages").getJsonObject(0).getJsonArray("images").add(base + "/cat.png?" + i);
+      }
+      HttpResponse<Buffer> many = g.post("/api/chat", four);
+      assertThat(many.statusCode()).isEqualTo(400);
+      assertThat(many.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("names 4 image URLs", "at most 3");
+      assertThat(fetched).isEmpty();
       // two images, one missing: the 400 names it, and the other's download stops then, not at timeoutMs
       slowClosed.set(0);
       JsonObject two = asking.apply(base + "/slow.png");
