@@ -73,6 +73,46 @@ public final class StreamBench {
   static final String PIN_PROXY = System.getProperty("bench.pin.proxy");
 
   /** A proxy's command line, under {@code taskset} when the bench pins proxies to their own CPU. */
+  /**
+   * The heap L04 and the bare proxy are given: {@code -Dbench.heap=1g} sets both; unset, neither
+   * has an {@code -Xmx}, as the README's start command runs the platform (the JVM then takes a
+   * quarter of the machine's memory). Until session 17 the bench gave both {@code -Xmx1g}, a heap
+   * the platform is never started with, and ZGC's proactive cycles come once the heap has grown by
+   * a tenth of its maximum since the last: with 1 GiB, in most of L04's measured runs.
+   */
+  static final String HEAP = System.getProperty("bench.heap");
+
+  /** The JVM of a path's proxy: pinned when the proxies are, with the bench's heap. */
+  static List<String> proxyJava() {
+    List<String> cmd = new ArrayList<>(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    if (HEAP != null) {
+      cmd.add("-Xmx" + HEAP);
+    }
+    return cmd;
+  }
+
+  /** What {@link #proxyJava()} gives as the heap's maximum, for the report. */
+  static String proxyHeap() {
+    if (HEAP != null) {
+      return "-Xmx" + HEAP;
+    }
+    try {
+      List<String> cmd = new ArrayList<>(proxyJava());
+      cmd.addAll(List.of("-XX:+UseZGC", "-XX:+PrintFlagsFinal", "-version"));
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      p.waitFor();
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("MaxHeapSize\\s*=\\s*(\\d+)").matcher(out);
+      return m.find() ? "the JVM's default (no -Xmx, as the README starts the platform): " + Long.parseLong(m.group(1)) / (1 << 20) + " MiB"
+        : "the JVM's default (no -Xmx)";
+    } catch (java.io.IOException e) {
+      return "the JVM's default (no -Xmx)";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "the JVM's default (no -Xmx)";
+    }
+  }
+
   static List<String> pinned(String... cmd) {
     List<String> out = new ArrayList<>();
     if (PIN_PROXY != null) {
@@ -159,9 +199,10 @@ public final class StreamBench {
         ways.add(new Way("via L04 b", "L04 (" + what + ")", l04bPort, "/chat/completions", false, l04b.toHandle(), null));
       }
       if (PATHS.contains("vertx")) {
-        bareProxy = new ProcessBuilder(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:+UseZGC",
-          "-Dproxy.connections=" + System.getProperty("bench.vertx.connections", "own"),
-          "-cp", System.getProperty("java.class.path"), VertxProxy.class.getName(), "18406", Integer.toString(standIn.actualPort())))
+        List<String> proxyCmd = proxyJava();
+        proxyCmd.addAll(List.of("-XX:+UseZGC", "-Dproxy.connections=" + System.getProperty("bench.vertx.connections", "own"),
+          "-cp", System.getProperty("java.class.path"), VertxProxy.class.getName(), "18406", Integer.toString(standIn.actualPort())));
+        bareProxy = new ProcessBuilder(proxyCmd)
           .redirectErrorStream(true).redirectOutput(Path.of("bench", "target", "stream-bench-vertx-proxy.log").toFile()).start();
         waitListening(bareProxy, 18406);
         ways.add(new Way("via Vert.x", "bare Vert.x proxy", 18406, "/api/chat", true, bareProxy.toHandle(), "vertx-proxy"));
@@ -181,6 +222,7 @@ public final class StreamBench {
       System.out.printf("%d streams x %d tokens, one every %d ms, started over %d ms; %d rounds; %s%n", streams, tokens, intervalMs, RAMP_MS,
         ROUNDS, PIN_PROXY == null ? "CPUs shared by all processes"
           : "proxies pinned to CPU " + PIN_PROXY + ", load generator and stand-in to the others (" + Runtime.getRuntime().availableProcessors() + " CPU)");
+      System.out.println("heap of L04 and the bare proxy: " + proxyHeap());
       // each round measures every path once, the direct one included, in an order that turns by one
       // every round: what a path adds is taken against the direct path of its own round
       List<java.util.Map<String, Result>> rounds = new ArrayList<>();
@@ -304,7 +346,7 @@ public final class StreamBench {
         }
       }
     }
-    List<String> cmd = new ArrayList<>(pinned(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
+    List<String> cmd = proxyJava();
     cmd.addAll(Platform.JVM_OPTIONS);
     cmd.addAll(List.of(jvmArgs.trim().split("\\s+")));
     cmd.addAll(List.of("-cp", jar == null ? System.getProperty("java.class.path") : jar, "io.storyportal.launcher.Main", "--conf-dir", conf.toString(),
