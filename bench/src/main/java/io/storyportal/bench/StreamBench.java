@@ -72,7 +72,6 @@ public final class StreamBench {
   /** CPUs the paths' proxies run on ({@code BENCH_PIN=0:1} in bench/run.sh), or null: the scheduler decides. */
   static final String PIN_PROXY = System.getProperty("bench.pin.proxy");
 
-  /** A proxy's command line, under {@code taskset} when the bench pins proxies to their own CPU. */
   /**
    * The heap L04 and the bare proxy are given: {@code -Dbench.heap=1g} sets both; unset, neither
    * has an {@code -Xmx}, as the README's start command runs the platform (the JVM then takes a
@@ -96,6 +95,7 @@ public final class StreamBench {
     if (HEAP != null) {
       return "-Xmx" + HEAP;
     }
+    String jvmDefault = "the JVM's default (no -Xmx, as the README starts the platform)";
     try {
       List<String> cmd = new ArrayList<>(proxyJava());
       cmd.addAll(List.of("-XX:+UseZGC", "-XX:+PrintFlagsFinal", "-version"));
@@ -103,16 +103,16 @@ public final class StreamBench {
       String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
       p.waitFor();
       java.util.regex.Matcher m = java.util.regex.Pattern.compile("MaxHeapSize\\s*=\\s*(\\d+)").matcher(out);
-      return m.find() ? "the JVM's default (no -Xmx, as the README starts the platform): " + Long.parseLong(m.group(1)) / (1 << 20) + " MiB"
-        : "the JVM's default (no -Xmx)";
+      return m.find() ? jvmDefault + ": " + Long.parseLong(m.group(1)) / (1 << 20) + " MiB" : jvmDefault;
     } catch (java.io.IOException e) {
-      return "the JVM's default (no -Xmx)";
+      return jvmDefault;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return "the JVM's default (no -Xmx)";
+      return jvmDefault;
     }
   }
 
+  /** A proxy's command line, under {@code taskset} when the bench pins proxies to their own CPU. */
   static List<String> pinned(String... cmd) {
     List<String> out = new ArrayList<>();
     if (PIN_PROXY != null) {
