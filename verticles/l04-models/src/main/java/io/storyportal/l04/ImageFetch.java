@@ -11,7 +11,9 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
 
+import java.net.InetAddress;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -23,7 +25,11 @@ import java.util.Locale;
  * operator allows only ({@code models.images.fetchHosts}; none by default). L04 fetching any URL a
  * caller names would let callers reach what only L04 can reach (server-side request forgery), so
  * a host must be listed: {@code "images.example.com"} exactly, {@code ".example.com"} for its
- * subdomains, or {@code "*"} for any (the operator's decision). Redirects are not followed; the
+ * subdomains, or {@code "*"} for any (the operator's decision). A host listed by name may be
+ * anywhere; one matched only by {@code "*"} or a domain must resolve to public addresses only
+ * (not loopback, private, link-local such as a cloud's metadata service, shared or reserved), and
+ * L04 connects to the address it checked, so a name that resolves again differently (DNS
+ * rebinding) cannot lead it elsewhere. Redirects are not followed; the
  * answer must be 200 with an {@code image/*} type, within {@code timeoutMs} (10 s), and a request's
  * images together at most {@code maxBytes} (20 MiB), so that a request naming many URLs cannot make
  * L04 hold more; and it may name at most {@code maxUrls} (16) for L04 to fetch, each a connection.
@@ -75,6 +81,84 @@ final class ImageFetch {
     return hosts.stream().anyMatch(a -> a.equals("*") || a.equals(h) || (a.startsWith(".") && h.endsWith(a)));
   }
 
+  /**
+   * Where to fetch {@code url} from: for a host listed by name, wherever it resolves (the
+   * operator named it); for one matched by {@code "*"} or a domain only, the public address it
+   * resolves to, pinned for the connection, or the caller's 400 when any of its addresses is not
+   * public.
+   */
+  private Future<RequestOptions> target(String url) {
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url).setFollowRedirects(false)
+      .setConnectTimeout(timeoutMs).setIdleTimeout(timeoutMs);
+    URI uri = URI.create(url);
+    String host = uri.getHost();
+    if (hosts.contains(host.toLowerCase(Locale.ROOT))) {
+      return Future.succeededFuture(options);
+    }
+    int port = uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+    // the system's resolver blocks: on a worker
+    return vertx.executeBlocking(() -> InetAddress.getAllByName(host), false)
+      .recover(err -> Future.failedFuture(refused(url, "cannot resolve " + host + " (" + err.getMessage() + ")")))
+      .compose(all -> {
+        for (InetAddress a : all) {
+          if (!isPublic(a)) {
+            return Future.failedFuture(refused(url, host + " is at " + a.getHostAddress() + ", not a public address: a host"
+              + " matched by \"*\" or a domain must be; list it by name in models.images.fetchHosts to fetch from it"));
+          }
+        }
+        return Future.succeededFuture(options.setServer(SocketAddress.inetSocketAddress(port, all[0].getHostAddress())));
+      });
+  }
+
+  /**
+   * Whether {@code a} is a public unicast address: not unspecified, loopback, link-local,
+   * private (10/8, 172.16/12, 192.168/16, fc00::/7), shared (100.64/10), multicast or otherwise
+   * reserved; an IPv6 address that carries an IPv4 one (mapped, compatible, NAT64's 64:ff9b::/96,
+   * 6to4's 2002::/16) is judged by that one.
+   */
+  static boolean isPublic(InetAddress a) {
+    if (a.isAnyLocalAddress() || a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress() || a.isMulticastAddress()) {
+      return false;
+    }
+    byte[] b = a.getAddress();
+    if (b.length == 4) {
+      return publicV4(b, 0);
+    }
+    if ((b[0] & 0xfe) == 0xfc) {
+      return false;
+    }
+    boolean zeros = true;
+    for (int i = 0; i < 10 && zeros; i++) {
+      zeros = b[i] == 0;
+    }
+    if (zeros && (b[10] == b[11]) && (b[10] == 0 || b[10] == (byte) 0xff)) {
+      return publicV4(b, 12);
+    }
+    boolean nat64 = b[0] == 0 && b[1] == 0x64 && b[2] == (byte) 0xff && b[3] == (byte) 0x9b;
+    for (int i = 4; i < 12 && nat64; i++) {
+      nat64 = b[i] == 0;
+    }
+    if (nat64) {
+      return publicV4(b, 12);
+    }
+    if (b[0] == 0x20 && b[1] == 0x02) {
+      return publicV4(b, 2);
+    }
+    return true;
+  }
+
+  /** The IPv4 address at {@code b[at..at+3]}: public unless in a range kept for something else. */
+  private static boolean publicV4(byte[] b, int at) {
+    int x = b[at] & 0xff;
+    int y = b[at + 1] & 0xff;
+    return !(x == 0 || x == 10 || x == 127 || x >= 224          // this network, private, loopback, multicast and reserved
+      || x == 100 && (y & 0xc0) == 64                          // shared (carrier-grade NAT), 100.64/10
+      || x == 169 && y == 254                                  // link-local (cloud metadata services)
+      || x == 172 && (y & 0xf0) == 16 || x == 192 && y == 168  // private
+      || x == 192 && y == 0 && b[at + 2] == 0                  // IETF protocol assignments, 192.0.0/24
+      || x == 198 && (y & 0xfe) == 18);                        // benchmarking, 198.18/15
+  }
+
   /** A copy of {@code request} with each image URL replaced by the image's base64, as Ollama takes it. */
   Future<JsonObject> inline(String path, JsonObject request) {
     int urls = Images.urls(path, request).size();
@@ -111,14 +195,14 @@ final class ImageFetch {
     stop.onComplete(v -> done.tryFail(refused(url, "another image of the request could not be fetched")));
     long deadline = vertx.setTimer(timeoutMs, id -> done.tryFail(refused(url, "not fetched within " + timeoutMs + " ms")));
     done.future().onComplete(ar -> vertx.cancelTimer(deadline));
-    client.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url).setFollowRedirects(false)
-        .setConnectTimeout(timeoutMs).setIdleTimeout(timeoutMs))
+    target(url)
+      .compose(client::request)
       .compose(req -> {
         // whatever fails it (a deadline, a size, a type) stops the download
         done.future().onFailure(err -> req.reset());
         return req.send();
       })
-      .onFailure(err -> done.tryFail(refused(url, err.getMessage())))
+      .onFailure(err -> done.tryFail(err instanceof PlatformException ? err : refused(url, err.getMessage())))
       .onSuccess(resp -> {
         String type = resp.getHeader("content-type");
         String length = resp.getHeader("content-length");

@@ -372,6 +372,40 @@ class OpenAiBackendTest {
   }
 
   @Test
+  void aHostMatchedByAWildcardMustBeAtAPublicAddressAndAHostListedByNameNeedNotBe() throws Exception {
+    byte[] png = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    List<String> fetched = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer[] images = new HttpServer[1];
+    try (GatewayFixture g = new GatewayFixture(1, Map.of(),
+      models -> models.put("images", new JsonObject().put("fetchHosts", new JsonArray().add("*").add("127.0.0.1"))),
+      standIns -> images[0] = standIns.get(0).vertx.createHttpServer().requestHandler(req -> {
+        fetched.add(req.authority().host());
+        req.response().putHeader("content-type", "image/png").end(Buffer.buffer(png));
+      }).listen(0, "0.0.0.0").await())) {
+      int port = images[0].actualPort();
+      java.util.function.Function<String, JsonObject> asking = url -> new JsonObject().put("model", "llama3.2").put("stream", false)
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "describe")
+          .put("images", new JsonArray().add(url))));
+      // "*" matches localhost and 127.0.0.2, but neither is public: refused before any connection
+      for (String host : List.of("localhost", "127.0.0.2", "LOCALHOST")) {
+        HttpResponse<Buffer> r = g.post("/api/chat", asking.apply("http://" + host + ":" + port + "/cat.png"));
+        assertThat(r.statusCode()).as(host).isEqualTo(400);
+        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("IMAGE_FETCH_FAILED");
+        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).as(host)
+          .contains("not a public address", "list it by name in models.images.fetchHosts");
+      }
+      HttpResponse<Buffer> unknown = g.post("/api/chat", asking.apply("http://no-such-host.invalid/cat.png"));
+      assertThat(unknown.statusCode()).isEqualTo(400);
+      assertThat(unknown.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("cannot resolve no-such-host.invalid");
+      assertThat(fetched).isEmpty();
+      assertThat(g.b(1).lastRequest).isNull();
+      // 127.0.0.1 is listed by name: the operator's decision
+      assertThat(g.post("/api/chat", asking.apply("http://127.0.0.1:" + port + "/cat.png")).statusCode()).isEqualTo(200);
+      assertThat(fetched).containsExactly("127.0.0.1");
+    }
+  }
+
+  @Test
   void reasoningDeltasBecomeOllamasThinkingAndThinkBecomesReasoningEffort() {
     String base = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"qwen2.5\",\"choices\":[{\"index\":0,";
     sse = base + "\"delta\":{\"role\":\"assistant\",\"reasoning_content\":\"Hmm\"},\"finish_reason\":null}]}\n\n"
