@@ -7,7 +7,7 @@ mvn -B -q install -DskipTests
 mvn -B -q -pl bench dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >/dev/null
 CP="bench/target/classes:$(cat bench/target/classpath.txt)"
 # the platform's JVM options (Platform.JVM_OPTIONS), for the benches that run layers in their own JVM
-PLATFORM_JVM="-XX:+UseZGC -XX:-DontCompileHugeMethods"
+PLATFORM_JVM="-XX:+UseZGC -XX:-DontCompileHugeMethods -XX:+UseTransparentHugePages"
 OPENS="--add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.management/sun.management=ALL-UNNAMED --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED"
 what=${1:-}; shift || true
 case "$what" in

@@ -200,7 +200,9 @@ public final class StreamBench {
       }
       if (PATHS.contains("vertx")) {
         List<String> proxyCmd = proxyJava();
-        proxyCmd.addAll(List.of("-XX:+UseZGC", "-Dproxy.connections=" + System.getProperty("bench.vertx.connections", "own"),
+        // the platform's JVM options: the floor of our stack runs as the platform does
+        proxyCmd.addAll(Platform.JVM_OPTIONS);
+        proxyCmd.addAll(List.of("-Dproxy.connections=" + System.getProperty("bench.vertx.connections", "own"),
           "-cp", System.getProperty("java.class.path"), VertxProxy.class.getName(), "18406", Integer.toString(standIn.actualPort())));
         bareProxy = new ProcessBuilder(proxyCmd)
           .redirectErrorStream(true).redirectOutput(Path.of("bench", "target", "stream-bench-vertx-proxy.log").toFile()).start();

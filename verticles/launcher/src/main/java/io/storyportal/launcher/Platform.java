@@ -199,6 +199,7 @@ public final class Platform {
     lines.add("network:  " + transport());
     lines.add("jit:      " + jit());
     lines.add("gc:       " + gc());
+    lines.add("pages:    " + pages());
     return lines;
   }
 
@@ -247,8 +248,32 @@ public final class Platform {
     return names + "; start java with " + GC_FLAG + ": a stop-the-world collector holds every open stream for its pauses";
   }
 
+  /** The memory pages the platform is meant to run its compiled code on; without them the start summary says so. */
+  static final String LARGE_PAGES_FLAG = "-XX:+UseTransparentHugePages";
+
+  /**
+   * Whether the JIT's compiled code sits on the OS's transparent huge pages (2 MiB). A model call
+   * runs through a lot of code once (parsing, checks, routing, the upstream request) between
+   * thousands of tokens and finds it out of the processor's TLB; on huge pages L04 used 7–12% less
+   * CPU per stream in the bench (bench/README.md). The JVM turns the option off, with a warning,
+   * where the OS has them off.
+   */
+  static String pages() {
+    String thp = vmOption("UseTransparentHugePages");
+    if (thp == null) {
+      return "not a HotSpot JVM, " + LARGE_PAGES_FLAG + " not checked";
+    }
+    if ("true".equals(thp)) {
+      return "compiled code on transparent huge pages (" + LARGE_PAGES_FLAG + ")";
+    }
+    if (java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().contains(LARGE_PAGES_FLAG)) {
+      return "4 KiB pages: the OS has transparent huge pages off (/sys/kernel/mm/transparent_hugepage/enabled: madvise turns them on)";
+    }
+    return "4 KiB pages; start java with " + LARGE_PAGES_FLAG + ": compiled code on 2 MiB pages costs L04 7-12% less CPU per stream";
+  }
+
   /** The JVM options the platform is started with (README, Dockerfile, tests' nodes, benches): the ones the summary checks. */
-  public static final List<String> JVM_OPTIONS = List.of(GC_FLAG, HUGE_METHODS_FLAG);
+  public static final List<String> JVM_OPTIONS = List.of(GC_FLAG, HUGE_METHODS_FLAG, LARGE_PAGES_FLAG);
 
   /** Which I/O transport Vert.x runs on: Netty's native one (epoll) or Java NIO, and why. */
   private String transport() {

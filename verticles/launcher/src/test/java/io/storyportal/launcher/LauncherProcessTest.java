@@ -45,6 +45,10 @@ class LauncherProcessTest {
       node.awaitLine("^jit: ", Duration.ofSeconds(5));
       assertThat(node.lines()).contains("jit:      huge methods compiled (-XX:-DontCompileHugeMethods)");
       assertThat(node.lines()).contains("gc:       ZGC, concurrent (-XX:+UseZGC)");
+      node.awaitLine("^pages: ", Duration.ofSeconds(5));
+      // on, or off with the OS's reason where the OS has transparent huge pages off
+      assertThat(node.lines()).anyMatch(l -> l.equals("pages:    compiled code on transparent huge pages (-XX:+UseTransparentHugePages)")
+        || l.startsWith("pages:    4 KiB pages: the OS has transparent huge pages off"));
 
       HttpResponse<String> ready = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
