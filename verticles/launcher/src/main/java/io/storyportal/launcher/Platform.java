@@ -254,9 +254,10 @@ public final class Platform {
   /**
    * Whether the JIT's compiled code sits on the OS's transparent huge pages (2 MiB). A model call
    * runs through a lot of code once (parsing, checks, routing, the upstream request) between
-   * thousands of tokens and finds it out of the processor's TLB; on huge pages L04 used 7–12% less
-   * CPU per stream in the bench (bench/README.md). The JVM turns the option off, with a warning,
-   * where the OS has them off.
+   * thousands of tokens and finds it out of the processor's caches and TLB; with that code on huge
+   * pages L04's added time to first token (p50, over a bare Vert.x proxy of the same rounds) was
+   * lower in each of four A/B runs of the stream bench (bench/README.md, session 18). The JVM turns the option off, with a warning, where the OS
+   * has them off.
    */
   static String pages() {
     String thp = vmOption("UseTransparentHugePages");
@@ -269,7 +270,7 @@ public final class Platform {
     if (java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().contains(LARGE_PAGES_FLAG)) {
       return "4 KiB pages: the OS has transparent huge pages off (/sys/kernel/mm/transparent_hugepage/enabled: madvise turns them on)";
     }
-    return "4 KiB pages; start java with " + LARGE_PAGES_FLAG + ": compiled code on 2 MiB pages costs L04 7-12% less CPU per stream";
+    return "4 KiB pages; start java with " + LARGE_PAGES_FLAG + ": with the JIT's code on 2 MiB pages L04 opens a model call sooner";
   }
 
   /** The JVM options the platform is started with (README, Dockerfile, tests' nodes, benches): the ones the summary checks. */
