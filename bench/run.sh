@@ -11,7 +11,8 @@ PLATFORM_JVM="-XX:+UseZGC -XX:-DontCompileHugeMethods -XX:+UseTransparentHugePag
 OPENS="--add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.management/sun.management=ALL-UNNAMED --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED"
 what=${1:-}; shift || true
 case "$what" in
-  startup) exec java -cp "$CP" io.storyportal.bench.StartupBench verticles/launcher/target/platform.jar "$@" ;;
+  startup) eval "opts=(${BENCH_OPTS:-})"
+           exec java "${opts[@]}" -cp "$CP" io.storyportal.bench.StartupBench verticles/launcher/target/platform.jar "$@" ;;
   bus)     exec java $PLATFORM_JVM $OPENS -Xmx512m -cp "$CP" io.storyportal.bench.BusBench "$@" ;;
   ingest)  exec java $PLATFORM_JVM $OPENS -Xmx1g -cp "$CP" io.storyportal.bench.IngestBench "$@" ;;
   streams) # BENCH_OPTS is parsed as shell words, so a quoted value may hold spaces:

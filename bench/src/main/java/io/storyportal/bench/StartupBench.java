@@ -60,6 +60,11 @@ public final class StartupBench {
   static double[] run(Path jar, Path data, boolean warmup) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     cmd.addAll(Platform.JVM_OPTIONS);
+    // after the platform's own, so that one of them can be turned off (-XX:-UseTransparentHugePages)
+    String extra = System.getProperty("bench.startup.jvmArgs", "").trim();
+    if (!extra.isEmpty()) {
+      cmd.addAll(List.of(extra.split("\\s+")));
+    }
     cmd.addAll(List.of("-jar", jar.toString(), "--set", "dataDir=" + data));
     long t0 = System.nanoTime();
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
