@@ -256,8 +256,8 @@ public final class Platform {
    * runs through a lot of code once (parsing, checks, routing, the upstream request) between
    * thousands of tokens and finds it out of the processor's caches and TLB; with that code on huge
    * pages L04's added time to first token (p50, over a bare Vert.x proxy of the same rounds) was
-   * lower in each of four A/B runs of the stream bench (bench/README.md, session 18). The JVM turns the option off, with a warning, where the OS
-   * has them off.
+   * lower in each of four A/B runs of the stream bench (bench/README.md, session 18). The JVM
+   * turns the option off, with a warning, where the OS has them off.
    */
   static String pages() {
     String thp = vmOption("UseTransparentHugePages");
