@@ -98,7 +98,8 @@ public final class StreamBench {
     String jvmDefault = "the JVM's default (no -Xmx, as the README starts the platform)";
     try {
       List<String> cmd = new ArrayList<>(proxyJava());
-      cmd.addAll(List.of("-XX:+UseZGC", "-XX:+PrintFlagsFinal", "-version"));
+      cmd.addAll(Platform.JVM_OPTIONS);
+      cmd.addAll(List.of("-XX:+PrintFlagsFinal", "-version"));
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
       p.waitFor();

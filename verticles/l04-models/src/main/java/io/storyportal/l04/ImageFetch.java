@@ -68,17 +68,18 @@ final class ImageFetch {
   }
 
   private boolean allowed(String url) {
-    String host;
+    String h = host(url);
+    return h != null && hosts.stream().anyMatch(a -> a.equals("*") || a.equals(h) || (a.startsWith(".") && h.endsWith(a)));
+  }
+
+  /** The host {@code url} names, in lower case; null when it names none or is no URI. */
+  private static String host(String url) {
     try {
-      host = URI.create(url).getHost();
+      String host = URI.create(url).getHost();
+      return host == null ? null : host.toLowerCase(Locale.ROOT);
     } catch (IllegalArgumentException e) {
-      return false;
+      return null;
     }
-    if (host == null) {
-      return false;
-    }
-    String h = host.toLowerCase(Locale.ROOT);
-    return hosts.stream().anyMatch(a -> a.equals("*") || a.equals(h) || (a.startsWith(".") && h.endsWith(a)));
   }
 
   /**
@@ -90,12 +91,12 @@ final class ImageFetch {
   private Future<RequestOptions> target(String url) {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url).setFollowRedirects(false)
       .setConnectTimeout(timeoutMs).setIdleTimeout(timeoutMs);
-    URI uri = URI.create(url);
-    String host = uri.getHost();
-    if (hosts.contains(host.toLowerCase(Locale.ROOT))) {
+    String host = host(url);
+    if (hosts.contains(host)) {
       return Future.succeededFuture(options);
     }
-    int port = uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+    // setAbsoluteURI took the URL's port, or its scheme's
+    int port = options.getPort();
     // the system's resolver blocks: on a worker
     return vertx.executeBlocking(() -> InetAddress.getAllByName(host), false)
       .recover(err -> Future.failedFuture(refused(url, "cannot resolve " + host + " (" + err.getMessage() + ")")))
@@ -127,22 +128,22 @@ final class ImageFetch {
     if ((b[0] & 0xfe) == 0xfc) {
       return false;
     }
-    boolean zeros = true;
-    for (int i = 0; i < 10 && zeros; i++) {
-      zeros = b[i] == 0;
-    }
-    if (zeros && (b[10] == b[11]) && (b[10] == 0 || b[10] == (byte) 0xff)) {
-      return publicV4(b, 12);
-    }
-    boolean nat64 = b[0] == 0 && b[1] == 0x64 && b[2] == (byte) 0xff && b[3] == (byte) 0x9b;
-    for (int i = 4; i < 12 && nat64; i++) {
-      nat64 = b[i] == 0;
-    }
-    if (nat64) {
+    boolean mappedOrCompatible = zeros(b, 0, 10) && b[10] == b[11] && (b[10] == 0 || b[10] == (byte) 0xff);
+    boolean nat64 = b[0] == 0 && b[1] == 0x64 && b[2] == (byte) 0xff && b[3] == (byte) 0x9b && zeros(b, 4, 12);
+    if (mappedOrCompatible || nat64) {
       return publicV4(b, 12);
     }
     if (b[0] == 0x20 && b[1] == 0x02) {
       return publicV4(b, 2);
+    }
+    return true;
+  }
+
+  private static boolean zeros(byte[] b, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (b[i] != 0) {
+        return false;
+      }
     }
     return true;
   }
