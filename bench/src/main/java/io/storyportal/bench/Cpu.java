@@ -107,6 +107,24 @@ final class Cpu {
     }
   }
 
+  /**
+   * The machine the numbers were taken on: processor model, CPUs, kernel and JVM, e.g. "AMD EPYC,
+   * 2 CPUs, Linux 6.18.44, OpenJDK 17.0.15". Runs on different hosts of the same kind of machine
+   * differ by more than most changes measured here; this line says which host a run had.
+   */
+  static String machine() {
+    String model = "unknown processor";
+    try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+      model = lines.filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
+        .findFirst().orElse(model);
+    } catch (IOException | RuntimeException e) {
+      // not Linux, or /proc unreadable: the model stays unknown
+    }
+    return model + ", " + Runtime.getRuntime().availableProcessors() + " CPUs, " + System.getProperty("os.name") + " "
+      + System.getProperty("os.version") + ", " + System.getProperty("java.vm.name").replace(" 64-Bit Server VM", "") + " "
+      + System.getProperty("java.version");
+  }
+
   /** utime + stime of a {@code stat} line (a process's or a thread's). */
   private static long ticksOf(String stat) {
     // fields after the command name (which may contain spaces) start after the last ')'

@@ -39,6 +39,7 @@ public final class StartupBench {
     double[] rss = new double[runs];
     double[] stop = new double[runs];
     double[] heapNoGc = new double[runs];
+    System.out.println("machine: " + Cpu.machine());
     for (int i = 0; i < runs; i++) {
       double[] r = run(jar, data, false);
       ready[i] = r[0];

@@ -225,6 +225,7 @@ public final class StreamBench {
       System.out.printf("%d streams x %d tokens, one every %d ms, started over %d ms; %d rounds; %s%n", streams, tokens, intervalMs, RAMP_MS,
         ROUNDS, PIN_PROXY == null ? "CPUs shared by all processes"
           : "proxies pinned to CPU " + PIN_PROXY + ", load generator and stand-in to the others (" + Runtime.getRuntime().availableProcessors() + " CPU)");
+      System.out.println("machine: " + Cpu.machine());
       System.out.println("heap of L04 and the bare proxy: " + proxyHeap());
       // each round measures every path once, the direct one included, in an order that turns by one
       // every round: what a path adds is taken against the direct path of its own round
