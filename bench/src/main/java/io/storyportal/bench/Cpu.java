@@ -3,6 +3,7 @@ package io.storyportal.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 
 /** CPU time a process and its children have used, from {@code /proc/<pid>/stat} (Linux). */
@@ -114,13 +115,17 @@ final class Cpu {
    */
   static String machine() {
     String model = "unknown processor";
-    try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
-      model = lines.filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
+    // the machine's CPUs, not this process's: the stream bench's JVM is pinned to some of them
+    long cpus = Runtime.getRuntime().availableProcessors();
+    try {
+      List<String> info = Files.readAllLines(Path.of("/proc/cpuinfo"));
+      model = info.stream().filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
         .findFirst().orElse(model);
+      cpus = Math.max(1, info.stream().filter(l -> l.startsWith("processor")).count());
     } catch (IOException | RuntimeException e) {
       // not Linux, or /proc unreadable: the model stays unknown
     }
-    return model + ", " + Runtime.getRuntime().availableProcessors() + " CPUs, " + System.getProperty("os.name") + " "
+    return model + ", " + cpus + " CPUs, " + System.getProperty("os.name") + " "
       + System.getProperty("os.version") + ", " + System.getProperty("java.vm.name").replace(" 64-Bit Server VM", "") + " "
       + System.getProperty("java.version");
   }
