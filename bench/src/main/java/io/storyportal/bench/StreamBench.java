@@ -68,6 +68,14 @@ public final class StreamBench {
   static final double JIT_QUIET = 0.05;
   /** Measured rounds; each runs every path once (see {@link #main}). */
   static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
+  /**
+   * Rounds run exactly like the measured ones before them and not counted ({@code -Dbench.settleRounds},
+   * 0): each path then goes through the bench's pattern of busy turns and idle waits before it is
+   * measured, and what its JIT does only the first times it meets that pattern (code thrown away
+   * after the first idle wait and compiled again) happens there. A diagnostic: the standard command
+   * counts every round.
+   */
+  static final int SETTLE_ROUNDS = Integer.getInteger("bench.settleRounds", 0);
 
   /** CPUs the paths' proxies run on ({@code BENCH_PIN=0:1} in bench/run.sh), or null: the scheduler decides. */
   static final String PIN_PROXY = System.getProperty("bench.pin.proxy");
@@ -230,14 +238,23 @@ public final class StreamBench {
       // each round measures every path once, the direct one included, in an order that turns by one
       // every round: what a path adds is taken against the direct path of its own round
       List<java.util.Map<String, Result>> rounds = new ArrayList<>();
-      for (int r = 0; r < ROUNDS; r++) {
+      for (int r = -SETTLE_ROUNDS; r < ROUNDS; r++) {
         java.util.Map<String, Result> round = new java.util.LinkedHashMap<>();
         for (int k = 0; k < ways.size(); k++) {
-          Way w = ways.get((k + r) % ways.size());
+          Way w = ways.get(Math.floorMod(k + r, ways.size()));
           boolean last = r == ROUNDS - 1;
           round.put(w.name(), w.profileName() != null && last
             ? measure(vertx, client, w.name(), w.port(), w.path(), streams, tokens, w.ollama(), w.process(), w.profileName())
             : run(vertx, client, w.name(), w.port(), w.path(), streams, RAMP_MS, tokens, w.ollama(), w.process(), null));
+        }
+        if (r < 0) {
+          System.out.println("settle round " + (r + SETTLE_ROUNDS + 1) + " of " + SETTLE_ROUNDS + " (not counted):");
+          for (Way w : ways) {
+            if (w.label() != null) {
+              round.get(w.name()).added(w.label(), round.get("direct"), streams);
+            }
+          }
+          continue;
         }
         rounds.add(round);
         System.out.println("round " + (r + 1) + ":");
