@@ -249,17 +249,12 @@ public final class StreamBench {
         }
         if (r < 0) {
           System.out.println("settle round " + (r + SETTLE_ROUNDS + 1) + " of " + SETTLE_ROUNDS + " (not counted):");
+        } else {
+          rounds.add(round);
+          System.out.println("round " + (r + 1) + ":");
           for (Way w : ways) {
-            if (w.label() != null) {
-              round.get(w.name()).added(w.label(), round.get("direct"), streams);
-            }
+            round.get(w.name()).print();
           }
-          continue;
-        }
-        rounds.add(round);
-        System.out.println("round " + (r + 1) + ":");
-        for (Way w : ways) {
-          round.get(w.name()).print();
         }
         for (Way w : ways) {
           if (w.label() != null) {
