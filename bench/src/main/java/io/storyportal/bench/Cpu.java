@@ -6,7 +6,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** CPU time a process and its children have used, from {@code /proc/<pid>/stat} (Linux). */
+/**
+ * CPU time a process and its children have used, from {@code /proc/<pid>/stat} (Linux), and the
+ * machine it ran on ({@link #machine()}).
+ */
 final class Cpu {
 
   /** Clock ticks per second of {@code /proc} times (USER_HZ: 100 on Linux). */
